@@ -1,0 +1,1 @@
+//! home (to be written).

@@ -1,0 +1,5 @@
+//! `refpm` entry point; all logic lives in the library.
+
+fn main() {
+    std::process::exit(refpm::cli::run());
+}

@@ -1,0 +1,1 @@
+//! node_ipc (to be written).

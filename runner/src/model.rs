@@ -1,0 +1,272 @@
+//! The result model shared by the engine (which produces it) and the reporters (which only consume it).
+//!
+//! Everything here is plain data with serde, so `results.json` is a direct serialisation of [`RunReport`].
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the `results.json` schema; bump on any incompatible change.
+pub const RESULTS_SCHEMA_VERSION: u32 = 1;
+
+/// How binding a scenario is, as in RFC 2119 (`MUST`, `SHOULD`) plus `INFO` for measured-only scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    /// A failed check makes the run fail (exit 1).
+    Must,
+    /// A failed check gives `non-strict`; the run still passes.
+    Should,
+    /// Nothing is asserted; figures are recorded.
+    Info,
+}
+
+/// The outcome of one scenario against one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every check held.
+    Pass,
+    /// A check of a `MUST` scenario failed.
+    Fail,
+    /// A check of a `SHOULD` scenario failed.
+    NonStrict,
+    /// An `INFO` scenario ran; its figures are the result.
+    Informational,
+    /// The target lacks a feature the scenario needs (e.g. an unknown CLI option).
+    Unsupported,
+    /// The scenario could not run (infrastructure problem, not the target's behaviour).
+    Error,
+    /// The verdict varied across `--repeat` runs.
+    Flaky,
+}
+
+impl Verdict {
+    /// The kebab-case name used in JSON, JUnit and the terminal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NonStrict => "non-strict",
+            Verdict::Informational => "informational",
+            Verdict::Unsupported => "unsupported",
+            Verdict::Error => "error",
+            Verdict::Flaky => "flaky",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One evaluated expectation of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The check's name from the suite file (e.g. `zero-failed-requests`).
+    pub name: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What was expected, in words (`0 failed requests`).
+    pub expected: String,
+    /// What was observed, in words (`3 failed of 4120`).
+    pub observed: String,
+}
+
+/// A time-stamped point of a scenario's timeline, used by the HTML charts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEvent {
+    /// Milliseconds since the scenario's load (or the scenario) started.
+    pub t_ms: f64,
+    /// `signal`, `spawn`, `exit`, `listening`, `step`, `ready`, ...
+    pub kind: String,
+    /// Process the event concerns, when known.
+    pub pid: Option<u32>,
+    /// Free text (`SIGINT`, `reload`, ...).
+    pub detail: String,
+}
+
+/// Requests of a load run bucketed in fixed windows (for the reload timeline chart).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Width of one bucket in milliseconds (100 by default).
+    pub bucket_ms: u64,
+    /// Successful requests per bucket.
+    pub ok: Vec<u64>,
+    /// Failed requests per bucket (refused, reset, timeout, 5xx, truncated).
+    pub failed: Vec<u64>,
+}
+
+/// A worker's lifetime as seen by the fixtures' ground-truth record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerSpan {
+    /// OS pid of the worker.
+    pub pid: u32,
+    /// Its instance variable's value, when it had one.
+    pub instance: Option<String>,
+    /// Start, ms since the scenario's time origin.
+    pub start_ms: f64,
+    /// First `listening`, when it listened.
+    pub listening_ms: Option<f64>,
+    /// Exit, when it exited within the scenario.
+    pub end_ms: Option<f64>,
+}
+
+/// Everything measured in a scenario; every field is optional because scenarios measure different things.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Named numbers (`failed_requests`, `reload_ms`, `instances_jlist`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, f64>,
+    /// Requests served per worker pid (distribution scenarios).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_worker: BTreeMap<String, u64>,
+    /// Request outcomes counted by kind (`ok`, `refused`, `reset`, `timeout`, `5xx`, `truncated`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outcomes: BTreeMap<String, u64>,
+    /// Latency percentiles in milliseconds (`p50`, `p99`, `max`), coordinated-omission corrected.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub latency_ms: BTreeMap<String, f64>,
+    /// Requests per bucket over time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Throughput>,
+    /// Worker lifetimes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<WorkerSpan>,
+    /// Signals, spawns, exits and steps on the scenario's time axis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<TimelineEvent>,
+}
+
+/// The result of one scenario on one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    /// Hierarchical id, e.g. `reload/under-load/http-4`.
+    pub id: String,
+    /// Suite the scenario came from (`reload`).
+    pub suite: String,
+    /// The guide's sentence it checks, quoted verbatim.
+    pub quote: String,
+    /// Its level.
+    pub level: Level,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Why, in one line (first failed check, error message, unsupported option...).
+    pub reason: String,
+    /// Every check evaluated.
+    pub checks: Vec<CheckResult>,
+    /// What was measured.
+    pub figures: Figures,
+    /// Wall time of the scenario in milliseconds.
+    pub duration_ms: u64,
+    /// Verdicts of each repetition when `--repeat` > 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<Verdict>,
+}
+
+/// The target a run was made against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Short label used for the report directory (`refpm`, `pm2-7.0.4`).
+    pub label: String,
+    /// The executable that was driven.
+    pub command: String,
+    /// What `--version` printed, trimmed.
+    pub version: String,
+}
+
+/// Facts about the machine a run was made on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineInfo {
+    /// `uname -sr`-like text.
+    pub os: String,
+    /// CPUs this process may use.
+    pub cpus: usize,
+    /// `node --version`.
+    pub node_version: String,
+    /// Host name.
+    pub hostname: String,
+}
+
+/// Counts of scenarios by verdict and level.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Scenario count by verdict name.
+    pub by_verdict: BTreeMap<String, u64>,
+    /// Scenario count by level, then verdict.
+    pub by_level: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Number of `MUST` scenarios that failed or errored.
+    pub must_failures: u64,
+}
+
+impl Summary {
+    /// Builds the counts from a list of results.
+    pub fn from_results(results: &[ScenarioResult]) -> Self {
+        let mut s = Summary::default();
+        for r in results {
+            *s.by_verdict.entry(r.verdict.as_str().to_string()).or_default() += 1;
+            let level = serde_json::to_value(r.level)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            *s.by_level.entry(level).or_default().entry(r.verdict.as_str().to_string()).or_default() += 1;
+            if r.level == Level::Must && matches!(r.verdict, Verdict::Fail | Verdict::Error | Verdict::Flaky) {
+                s.must_failures += 1;
+            }
+        }
+        s
+    }
+}
+
+/// The whole run against one target: what `results.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// [`RESULTS_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// conform's own version.
+    pub conform_version: String,
+    /// The target.
+    pub target: TargetInfo,
+    /// The machine.
+    pub machine: MachineInfo,
+    /// RFC 3339 start time (UTC).
+    pub started_at: String,
+    /// Wall time of the whole run in milliseconds.
+    pub duration_ms: u64,
+    /// Counts.
+    pub summary: Summary,
+    /// One entry per scenario, in suite order.
+    pub results: Vec<ScenarioResult>,
+}
+
+/// Events the engine emits while it runs; reporters (terminal, files) only consume these.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    /// A run against a target begins.
+    RunStarted {
+        /// The target.
+        target: TargetInfo,
+        /// How many scenarios will run.
+        scenarios: usize,
+    },
+    /// A scenario begins.
+    ScenarioStarted {
+        /// Target label.
+        target: String,
+        /// Scenario id.
+        id: String,
+    },
+    /// A scenario ended with a result.
+    ScenarioFinished {
+        /// Target label.
+        target: String,
+        /// Its result.
+        result: Box<ScenarioResult>,
+    },
+    /// The run against a target ended.
+    RunFinished {
+        /// The complete report.
+        report: Box<RunReport>,
+    },
+}

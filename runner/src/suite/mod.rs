@@ -1,0 +1,1 @@
+//! suite (to be written).
