@@ -1,0 +1,1 @@
+//! The self-contained HTML report (no network resources), charts as inline SVG.

@@ -1,0 +1,1 @@
+//! `junit.xml` through quick-junit.
