@@ -4,12 +4,23 @@
 //! never delays the next send (open loop). Every request is recorded with its intended and actual send
 //! times, its latency measured from the *intended* time (corrected for coordinated omission), its outcome
 //! and the pid/instance of the worker that served it.
+//!
+//! Transports: plain http in new-connection mode is hand-written HTTP/1.1 over a fresh tokio
+//! `TcpStream` with `Connection: close` (cheap, and refused/reset/truncated come straight from the socket);
+//! https (both modes) and http keep-alive go through reqwest with rustls, whose pool is the keep-alive pool
+//! (new-connection: `pool_max_idle_per_host(0)`). tcp always opens a new connection (the fixture closes
+//! after each answer); udp uses a fresh socket per request, or a pool of reused sockets in keep-alive mode.
 
+mod http1;
+mod reply;
+mod requester;
 mod result;
 mod run;
+mod sock;
+mod web;
 
 pub use result::LoadResult;
-pub use run::{LoadRun, probe};
+pub use run::{LoadRun, MAX_IN_FLIGHT, probe};
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -117,3 +128,6 @@ pub struct RequestRecord {
     /// Instance variable of the worker that answered, when it had one.
     pub instance: Option<String>,
 }
+
+#[cfg(test)]
+mod tests;

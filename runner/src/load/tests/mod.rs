@@ -1,0 +1,6 @@
+//! Tests of the load generator against tiny in-process servers (and a real `node fixtures/http.js`).
+
+mod classify;
+mod node;
+mod rate;
+mod servers;
