@@ -1,2 +1,13 @@
-//! Node's IPC channel (json serialization) as a non-Node parent speaks it: line framing, fd passing with
-//! `SCM_RIGHTS`, handle ACK/NACK. See `/work/shared/node-cluster-ipc.md`.
+//! Node's IPC channel (json serialization) as a non-Node parent speaks it: line framing ([`codec`]),
+//! fd passing with `SCM_RIGHTS` ([`sys`]), and an async channel with handle ACK/NACK ([`channel`]).
+//! See `/work/shared/node-cluster-ipc.md`.
+
+pub mod channel;
+pub mod codec;
+pub mod sys;
+
+#[cfg(test)]
+mod tests;
+
+pub use channel::{Incoming, Reader, Sender, handle_line, open};
+pub use codec::{DecodeError, LineDecoder, encode};
