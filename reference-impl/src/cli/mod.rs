@@ -1,6 +1,308 @@
-//! cli (to be written).
+//! The CLI: parses PM2's commands (`args`), builds requests (validating every value before any daemon
+//! is contacted), talks to the daemon (`client`) and prints PM2's output (`render`, `logs`).
+
+mod args;
+mod client;
+mod logs;
+mod render;
+mod start;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use clap::Parser;
+
+use crate::config::{is_config_file, load_ecosystem};
+use crate::home::Home;
+use crate::protocol::{Command, Line, Response, ScaleRequest, Target, TargetRequest};
+use args::{Cli, Cmd, OpArgs};
+
+/// Output switches shared by the commands.
+pub(crate) struct Ui {
+    silent: bool,
+}
+
+impl Ui {
+    pub(crate) fn out(&self, s: impl AsRef<str>) {
+        if !self.silent {
+            println!("{}", s.as_ref());
+        }
+    }
+    pub(crate) fn err(&self, s: impl AsRef<str>) {
+        if !self.silent {
+            eprintln!("{}", s.as_ref());
+        }
+    }
+    /// Prints a daemon response's lines; returns its code.
+    pub(crate) fn lines(&self, r: &Response) -> i32 {
+        for l in &r.lines {
+            match l {
+                Line::Out(s) => self.out(s),
+                Line::Err(s) => self.err(s),
+            }
+        }
+        r.code
+    }
+}
 
 /// Runs the CLI and returns the process exit code.
 pub fn run() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                _ => 1,
+            };
+        }
+    };
+    if cli.version {
+        println!("{}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
+    let silent = cli.silent || std::env::var("PM2_SILENT").is_ok_and(|v| v == "true");
+    let ui = Ui { silent };
+    let Some(cmd) = cli.cmd else {
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        return 1;
+    };
+    let home = match Home::resolve() {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("[PM2][ERROR] {e}");
+            return 1;
+        }
+    };
+    match execute(&ui, &home, cmd) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("[PM2][ERROR] {e}");
+            1
+        }
+    }
+}
+
+/// The caller's environment (sent with start-like requests; never stored in jlist).
+pub(crate) fn caller_env() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Sends a command, spawning the daemon if needed.
+pub(crate) fn call(ui: &Ui, home: &Home, cmd: Command, announce: bool) -> Result<Response, String> {
+    let stream =
+        client::connect_or_spawn(home, announce && !ui.silent).map_err(|e| e.to_string())?;
+    client::exchange(stream, cmd).map_err(|e| e.to_string())
+}
+
+fn print_table(ui: &Ui, r: &Response) {
+    if r.code == 0
+        && let Some(list) = &r.list
+    {
+        ui.out(render::table(list));
+    }
+}
+
+fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
+    match cmd {
+        Cmd::Daemon => Ok(crate::daemon::run(home.clone())),
+        Cmd::Start(a) => start::start(ui, home, a),
+        Cmd::Stop(a) => operate(ui, home, a, Op::Stop),
+        Cmd::Restart(a) => operate(ui, home, a, Op::Restart),
+        Cmd::Reload(a) => operate(ui, home, a, Op::Reload),
+        Cmd::Delete(a) => operate(ui, home, a, Op::Delete),
+        Cmd::Scale { name, number } => {
+            let r = call(
+                ui,
+                home,
+                Command::Scale(ScaleRequest { name, spec: number }),
+                true,
+            )?;
+            let code = ui.lines(&r);
+            print_table(ui, &r);
+            Ok(code)
+        }
+        Cmd::Jlist => {
+            let r = call(ui, home, Command::List, false)?;
+            let list = r.list.unwrap_or(serde_json::Value::Array(vec![]));
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(list.to_string().as_bytes());
+            let _ = out.flush();
+            Ok(0)
+        }
+        Cmd::List => {
+            let r = call(ui, home, Command::List, true)?;
+            if let Some(list) = &r.list {
+                ui.out(render::table(list));
+            }
+            Ok(0)
+        }
+        Cmd::Describe { target } => {
+            let r = call(ui, home, Command::List, true)?;
+            match r.list.as_ref().and_then(|l| render::describe(l, &target)) {
+                Some(text) => {
+                    ui.out(text);
+                    Ok(0)
+                }
+                None => {
+                    ui.err(format!("[PM2][WARN] {target} doesn't exist"));
+                    Ok(1)
+                }
+            }
+        }
+        Cmd::Pid { name } => {
+            let r = call(ui, home, Command::List, true)?;
+            let list = r.list.unwrap_or_default();
+            let pids: Vec<String> = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| {
+                    name.as_deref()
+                        .is_none_or(|n| p["name"].as_str() == Some(n))
+                })
+                .map(|p| p["pid"].to_string())
+                .collect();
+            // PM2 prints an empty line when nothing matches.
+            println!("{}", pids.join("\n"));
+            Ok(0)
+        }
+        Cmd::Ping => {
+            let r = call(ui, home, Command::Ping, true)?;
+            Ok(ui.lines(&r))
+        }
+        Cmd::Logs(a) => logs::logs(ui, home, a),
+        Cmd::Kill => kill(ui, home),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Op {
+    Stop,
+    Restart,
+    Reload,
+    Delete,
+}
+
+/// stop/restart/reload/delete: targets are names, ids, `all`, script paths or ecosystem files.
+fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Op) -> Result<i32, String> {
+    let parallel = match &a.parallel {
+        None => None,
+        Some(p) => match p.parse::<usize>() {
+            Ok(n) if (1..=1024).contains(&n) => Some(n),
+            _ => {
+                ui.err(format!(
+                    "[PM2][ERROR] invalid value \"{p}\" for --parallel: expected an integer between 1 and 1024"
+                ));
+                return Ok(1);
+            }
+        },
+    };
+    let has_file = a.targets.iter().any(|t| is_config_file(t));
+    if let (Some(env), false) = (&a.env, has_file)
+        && matches!(op, Op::Restart | Op::Reload)
+    {
+        ui.err(format!(
+            "[PM2][ERROR] Using --env [{env}] without passing the ecosystem.config.js does not work"
+        ));
+        return Ok(1);
+    }
+    if op == Op::Reload && a.targets.len() > 1 {
+        ui.err("[PM2][ERROR] reload takes exactly one target");
+        return Ok(1);
+    }
+    // Resolve every target before contacting the daemon: a bad file starts nothing.
+    let mut requests = vec![];
+    for t in &a.targets {
+        let target = if is_config_file(t) {
+            let only: Option<Vec<String>> = a.only.as_ref().map(|o| {
+                o.split([',', ' '])
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            });
+            let (apps, warnings) =
+                load_ecosystem(Path::new(t), a.env.as_deref(), only.as_deref(), None)
+                    .map_err(|e| e.to_string())?;
+            for w in warnings {
+                ui.err(format!("[PM2][WARN] {w}"));
+            }
+            Target::Apps(apps)
+        } else {
+            Target::Name(t.clone())
+        };
+        requests.push(TargetRequest {
+            target,
+            parallel,
+            caller_env: caller_env(),
+        });
+    }
+    let mut code = 0;
+    let mut last = None;
+    for req in requests {
+        let cmd = match op {
+            Op::Stop => Command::Stop(req),
+            Op::Restart => Command::Restart(req),
+            Op::Reload => Command::Reload(req),
+            Op::Delete => Command::Delete(req),
+        };
+        if op == Op::Restart {
+            ui.out("Use --update-env to update environment variables");
+        }
+        let r = call(ui, home, cmd, true)?;
+        code = ui.lines(&r);
+        if code != 0 {
+            return Ok(code);
+        }
+        last = Some(r);
+    }
+    if op != Op::Reload
+        && let Some(r) = last
+    {
+        print_table(ui, &r);
+    }
+    Ok(code)
+}
+
+/// `kill`: stop everything and wait until the daemon process is gone.
+fn kill(ui: &Ui, home: &Home) -> Result<i32, String> {
+    let Some(stream) = client::connect(home) else {
+        // Nothing answers: nothing to stop (PM2 would spawn a daemon just to kill it).
+        ui.err("[PM2][WARN] No process found");
+        ui.out("[PM2] [v] All Applications Stopped");
+        ui.out("[PM2] [v] PM2 Daemon Stopped");
+        return Ok(0);
+    };
+    let pid: Option<i32> = std::fs::read_to_string(home.pid_file())
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    match client::exchange(stream, Command::Kill) {
+        Ok(r) => {
+            ui.lines(&r);
+        }
+        Err(e) => ui.err(format!("[PM2][ERROR] {e}")),
+    }
+    if let Some(pid) = pid {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline && pid_alive(pid) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    Ok(0)
+}
+
+/// True while `pid` exists and is not a zombie.
+pub(crate) fn pid_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => s
+            .rfind(')')
+            .and_then(|i| s[i + 1..].split_whitespace().next())
+            .is_some_and(|st| st != "Z" && st != "X"),
+        Err(_) => false,
+    }
 }

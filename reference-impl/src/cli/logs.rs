@@ -1,0 +1,105 @@
+//! `logs [target] [--nostream] [--lines N]`: tail the daemon log and the apps' out/err files, then follow.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::time::Duration;
+
+use super::args::LogsArgs;
+use super::render::tail;
+use super::{Ui, call};
+use crate::home::Home;
+use crate::protocol::Command;
+
+/// Runs `logs`.
+pub fn logs(ui: &Ui, home: &Home, a: LogsArgs) -> Result<i32, String> {
+    let target = a.target.clone().unwrap_or_else(|| "all".into());
+    let r = call(ui, home, Command::List, true)?;
+    let list = r.list.unwrap_or_default();
+    let id: Option<u64> = target.parse().ok();
+    let procs: Vec<&serde_json::Value> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            target == "all"
+                || p["name"].as_str() == Some(&target)
+                || (id.is_some() && p["pm_id"].as_u64() == id)
+        })
+        .collect();
+    if !a.raw {
+        ui.out(format!(
+            "[TAILING] Tailing last {} lines for [{target}] process (change the value with --lines option)",
+            a.lines
+        ));
+    }
+    let mut files: Vec<(String, String)> = vec![];
+    if target == "all" && !a.out && !a.err {
+        files.push((home.daemon_log().display().to_string(), "PM2".into()));
+    }
+    for p in &procs {
+        let prefix = format!("{}|{}", p["pm_id"], p["name"].as_str().unwrap_or(""));
+        let e = &p["pm2_env"];
+        if !a.err {
+            files.push((
+                e["pm_out_log_path"].as_str().unwrap_or("").to_string(),
+                prefix.clone(),
+            ));
+        }
+        if !a.out {
+            files.push((
+                e["pm_err_log_path"].as_str().unwrap_or("").to_string(),
+                prefix,
+            ));
+        }
+    }
+    for (path, prefix) in &files {
+        if !a.raw {
+            ui.out(format!("{path} last {} lines:", a.lines));
+        }
+        for l in tail(path, a.lines) {
+            if a.raw {
+                ui.out(l);
+            } else {
+                ui.out(format!("{prefix:<12} | {l}"));
+            }
+        }
+        if !a.raw {
+            ui.out("");
+        }
+    }
+    if a.nostream {
+        return Ok(0);
+    }
+    follow(ui, &files, a.raw)
+}
+
+fn follow(ui: &Ui, files: &[(String, String)], raw: bool) -> Result<i32, String> {
+    let mut offsets: Vec<u64> = files
+        .iter()
+        .map(|(p, _)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .collect();
+    loop {
+        for (i, (path, prefix)) in files.iter().enumerate() {
+            let Ok(mut f) = std::fs::File::open(path) else {
+                continue;
+            };
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            if len < offsets[i] {
+                offsets[i] = 0;
+            }
+            if len == offsets[i] || f.seek(SeekFrom::Start(offsets[i])).is_err() {
+                continue;
+            }
+            let mut buf = vec![];
+            let _ = f.read_to_end(&mut buf);
+            offsets[i] += buf.len() as u64;
+            for l in String::from_utf8_lossy(&buf).lines() {
+                if raw {
+                    ui.out(l);
+                } else {
+                    ui.out(format!("{prefix:<12} | {l}"));
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,167 @@
+//! `start`: scripts (flags → [`AppSpec`]), ecosystem files, or existing names/ids (restart).
+//! Every value is validated before the daemon is contacted, so a bad input starts nothing.
+
+use std::path::Path;
+
+use super::args::StartArgs;
+use super::{Ui, call, caller_env, client, print_table};
+use crate::config::{AppSpec, is_config_file, load_ecosystem};
+use crate::home::{Home, absolutise};
+use crate::protocol::{Command, StartRequest, Target, TargetRequest};
+
+/// Parses a non-negative millisecond flag, naming the flag on error.
+fn ms_flag(flag: &str, v: &Option<String>) -> Result<Option<u64>, String> {
+    let Some(raw) = v else { return Ok(None) };
+    let value = serde_json::Value::String(raw.trim().to_string());
+    match crate::config::parse_ms(&value) {
+        Some(n) => Ok(Some(n)),
+        None => Err(format!(
+            "invalid value \"{raw}\" for {flag}: expected a non-negative integer number of milliseconds"
+        )),
+    }
+}
+
+/// A script start request from the flags.
+fn script_spec(a: &StartArgs, target: &str) -> Result<AppSpec, String> {
+    let cwd = match &a.cwd {
+        Some(c) => absolutise(Path::new(c)),
+        None => absolutise(Path::new(".")),
+    };
+    let script = absolutise(Path::new(target));
+    if !script.is_file() {
+        return Err(format!("Script not found: {}", script.display()));
+    }
+    let mut spec = AppSpec::new(script, cwd);
+    if let Some(n) = &a.name {
+        spec.name = n.clone();
+    }
+    spec.args = a.script_args.clone();
+    if let Some(i) = &a.instances {
+        spec.instances = crate::instances::parse(i).map_err(|e| e.to_string())?;
+    }
+    spec.wait_ready = a.wait_ready;
+    spec.listen_timeout = ms_flag("--listen-timeout", &a.listen_timeout)?;
+    spec.kill_timeout = ms_flag("-k/--kill-timeout", &a.kill_timeout)?;
+    spec.shutdown_with_message = a.shutdown_with_message;
+    spec.autorestart = !a.no_autorestart;
+    spec.max_restarts = ms_flag("--max-restarts", &a.max_restarts)?;
+    spec.restart_delay = ms_flag("--restart-delay", &a.restart_delay)?;
+    spec.exp_backoff_restart_delay =
+        ms_flag("--exp-backoff-restart-delay", &a.exp_backoff_restart_delay)?;
+    if let Some(p) = &a.lb_policy {
+        if p != "rr" && p != "shared" {
+            return Err(format!(
+                "invalid value \"{p}\" for --lb-policy: expected rr or shared"
+            ));
+        }
+        spec.lb_policy = p.clone();
+    }
+    let node_args = a
+        .node_args
+        .as_deref()
+        .map(crate::config::split_args)
+        .unwrap_or_default();
+    spec.decide_mode(
+        a.instances.is_some(),
+        None,
+        a.interpreter.as_deref(),
+        &node_args,
+        None,
+    );
+    Ok(spec)
+}
+
+/// True when PM2 would first look the argument up as an app name/id.
+fn name_like(t: &str) -> bool {
+    t.parse::<u64>().is_ok() || (!t.contains('/') && Path::new(t).extension().is_none())
+}
+
+enum Job {
+    Start(StartRequest),
+    Restart(String),
+}
+
+/// Runs `start`.
+pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, String> {
+    let targets = if a.targets.is_empty() {
+        vec!["ecosystem.config.js".to_string()]
+    } else {
+        a.targets.clone()
+    };
+    // Validate flags even when the target turns out to be a file or a name.
+    if let Some(i) = &a.instances {
+        crate::instances::parse(i).map_err(|e| e.to_string())?;
+    }
+    for (flag, v) in [
+        ("--listen-timeout", &a.listen_timeout),
+        ("-k/--kill-timeout", &a.kill_timeout),
+        ("--max-restarts", &a.max_restarts),
+        ("--restart-delay", &a.restart_delay),
+        ("--exp-backoff-restart-delay", &a.exp_backoff_restart_delay),
+    ] {
+        ms_flag(flag, v)?;
+    }
+    let env = caller_env();
+    let mut jobs = vec![];
+    for t in &targets {
+        if is_config_file(t) {
+            let only: Option<Vec<String>> = a.only.as_ref().map(|o| {
+                o.split([',', ' '])
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            });
+            let (apps, warnings) =
+                load_ecosystem(Path::new(t), a.env.as_deref(), only.as_deref(), None)
+                    .map_err(|e| e.to_string())?;
+            for w in warnings {
+                ui.err(format!("[PM2][WARN] {w}"));
+            }
+            jobs.push(Job::Start(StartRequest {
+                apps,
+                force: a.force,
+                from_file: true,
+                caller_env: env.clone(),
+            }));
+            continue;
+        }
+        if name_like(t) && !absolutise(Path::new(t)).is_file() {
+            // Only a running daemon can know the name; do not spawn one to find out.
+            let exists = client::connect(home)
+                .and_then(|s| client::exchange(s, Command::Exists { target: t.clone() }).ok())
+                .is_some_and(|r| r.found);
+            if exists {
+                jobs.push(Job::Restart(t.clone()));
+                continue;
+            }
+        }
+        let spec = script_spec(&a, t)?;
+        jobs.push(Job::Start(StartRequest {
+            apps: vec![spec],
+            force: a.force,
+            from_file: false,
+            caller_env: env.clone(),
+        }));
+    }
+    let mut last = None;
+    for job in jobs {
+        let cmd = match job {
+            Job::Start(req) => Command::Start(req),
+            Job::Restart(name) => Command::Restart(TargetRequest {
+                target: Target::Name(name),
+                parallel: None,
+                caller_env: env.clone(),
+            }),
+        };
+        let r = call(ui, home, cmd, true)?;
+        let code = ui.lines(&r);
+        if code != 0 {
+            return Ok(code);
+        }
+        last = Some(r);
+    }
+    if let Some(r) = last {
+        print_table(ui, &r);
+    }
+    Ok(0)
+}

@@ -1,0 +1,49 @@
+//! `kill`: delete every process (SIGINT → kill_timeout → SIGKILL, concurrently), then the daemon exits.
+
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use super::super::Daemon;
+use super::operate::delete_proc;
+use crate::protocol::Response;
+
+/// Stops and removes everything; no autorestart happens from now on.
+pub async fn stop_everything(d: &Arc<Daemon>) -> usize {
+    d.set_killing();
+    let ids: Vec<u32> = d.table.lock().unwrap().procs.keys().copied().collect();
+    let mut set = JoinSet::new();
+    for id in &ids {
+        let d = d.clone();
+        let id = *id;
+        set.spawn(async move {
+            let lock = d
+                .table
+                .lock()
+                .unwrap()
+                .procs
+                .get(&id)
+                .map(|p| p.op_lock.clone());
+            // An operation in flight (e.g. a reload) finishes first; it cannot restart anything now.
+            let _g = match &lock {
+                Some(l) => Some(l.lock().await),
+                None => None,
+            };
+            let _ = delete_proc(&d, id).await;
+        });
+    }
+    while set.join_next().await.is_some() {}
+    ids.len()
+}
+
+/// Handles `kill`.
+pub async fn kill(d: &Arc<Daemon>) -> Response {
+    let n = stop_everything(d).await;
+    let mut r = Response::ok();
+    if n == 0 {
+        r.err("[PM2][WARN] No process found");
+    }
+    r.out("[PM2] [v] All Applications Stopped");
+    r.out("[PM2] [v] PM2 Daemon Stopped");
+    r
+}

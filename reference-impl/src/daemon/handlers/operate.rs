@@ -1,0 +1,233 @@
+//! stop / restart / reload / delete over resolved ids (PM2's `_operate`): target resolution, messages,
+//! concurrency (`--parallel`), first failure aborts.
+
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use super::super::Daemon;
+use super::super::lifecycle::{restart_proc, stop_proc};
+use super::super::reload::{ReloadOutcome, reload_proc};
+use crate::config::AppSpec;
+use crate::protocol::{Response, Target, TargetRequest};
+
+/// The per-id verbs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Action {
+    /// stopProcessId
+    Stop,
+    /// restartProcessId
+    Restart,
+    /// reloadProcessId
+    Reload,
+    /// deleteProcessId
+    Delete,
+}
+
+impl Action {
+    fn rpc(self) -> &'static str {
+        match self {
+            Action::Stop => "stopProcessId",
+            Action::Restart => "restartProcessId",
+            Action::Reload => "reloadProcessId",
+            Action::Delete => "deleteProcessId",
+        }
+    }
+}
+
+/// Resolves the target and runs the action; fills the response like PM2's CLI.
+pub async fn operate(d: &Arc<Daemon>, action: Action, req: TargetRequest) -> Response {
+    let mut r = Response::ok();
+    match req.target {
+        Target::Name(target) => {
+            let ids = d.table.lock().unwrap().resolve(&target);
+            if ids.is_empty() {
+                return not_found(&target);
+            }
+            run_ids(d, action, &target, ids, req.parallel, &mut r).await;
+        }
+        Target::Apps(apps) => {
+            let mut to_start = vec![];
+            for app in apps {
+                let ids = d.table.lock().unwrap().ids_named(&app.name);
+                if ids.is_empty() {
+                    if matches!(action, Action::Restart | Action::Reload) {
+                        to_start.push(app);
+                    }
+                    continue;
+                }
+                if matches!(action, Action::Restart | Action::Reload) {
+                    update_config(d, &ids, &app, &req.caller_env);
+                }
+                let name = app.name.clone();
+                if !run_ids(d, action, &name, ids, req.parallel, &mut r).await {
+                    return r;
+                }
+            }
+            if !to_start.is_empty() {
+                let names: Vec<&str> = to_start.iter().map(|a| a.name.as_str()).collect();
+                r.err(format!(
+                    "[PM2][WARN] Applications {} not running, starting...",
+                    names.join(", ")
+                ));
+                let sub = start_boxed(
+                    d,
+                    crate::protocol::StartRequest {
+                        apps: to_start,
+                        force: false,
+                        from_file: true,
+                        caller_env: req.caller_env,
+                    },
+                )
+                .await;
+                r.lines.extend(sub.lines);
+                r.code = r.code.max(sub.code);
+            }
+        }
+    }
+    if action != Action::Reload {
+        r.list = Some(d.jlist());
+    }
+    r
+}
+
+/// PM2's "not found" for a target string.
+pub fn not_found(target: &str) -> Response {
+    if target == "all" {
+        return Response::error("[PM2][WARN] No process found");
+    }
+    Response::error(format!(
+        "[PM2][ERROR] Process or Namespace {target} not found"
+    ))
+}
+
+/// Applies a config file's new settings to running processes (not instances/exec_mode, like PM2).
+fn update_config(
+    d: &Arc<Daemon>,
+    ids: &[u32],
+    app: &AppSpec,
+    caller_env: &std::collections::BTreeMap<String, String>,
+) {
+    let mut t = d.table.lock().unwrap();
+    for id in ids {
+        if let Some(p) = t.procs.get_mut(id) {
+            let keep_mode = p.spec.exec_mode;
+            let keep_instances = p.spec.instances;
+            let keep_var = p.spec.instance_var.clone();
+            p.spec = app.clone();
+            p.spec.exec_mode = keep_mode;
+            p.spec.instances = keep_instances;
+            // The instance variable name is kept: its value is what identifies the instance.
+            p.spec.instance_var = keep_var;
+            p.caller_env = caller_env.clone();
+        }
+    }
+}
+
+/// Runs the action over ids; returns false after the first failure (already reported in `r`).
+async fn run_ids(
+    d: &Arc<Daemon>,
+    action: Action,
+    label: &str,
+    ids: Vec<u32>,
+    parallel: Option<usize>,
+    r: &mut Response,
+) -> bool {
+    let shown: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    r.out(format!(
+        "[PM2] Applying action {} on app [{label}](ids: [ {} ])",
+        action.rpc(),
+        shown.join(", ")
+    ));
+    let limit = match (action, parallel) {
+        (_, Some(n)) => n.max(1),
+        (Action::Delete, None) => 10,
+        (Action::Reload, None) => 1,
+        (_, None) if ids.len() <= 2 => 1,
+        (_, None) => 2,
+    };
+    for chunk in ids.chunks(limit) {
+        let mut set = JoinSet::new();
+        for &id in chunk {
+            let d = d.clone();
+            set.spawn(async move { (id, one(&d, action, id).await) });
+        }
+        let mut results = vec![];
+        while let Some(res) = set.join_next().await {
+            if let Ok(x) = res {
+                results.push(x);
+            }
+        }
+        results.sort_by_key(|(id, _)| *id);
+        let mut failed = false;
+        for (id, res) in results {
+            match res {
+                Ok((name, warning)) => {
+                    if let Some(w) = warning {
+                        r.err(w);
+                    }
+                    r.out(format!("[PM2] [{name}]({id}) \u{2713}"));
+                }
+                Err(e) => {
+                    r.err(format!("[PM2][ERROR] {e}"));
+                    r.code = 1;
+                    failed = true;
+                }
+            }
+        }
+        if failed {
+            return false;
+        }
+    }
+    true
+}
+
+async fn one(d: &Arc<Daemon>, action: Action, id: u32) -> Result<(String, Option<String>), String> {
+    let (lock, name) = {
+        let t = d.table.lock().unwrap();
+        let p = t
+            .procs
+            .get(&id)
+            .ok_or_else(|| format!("{id} : id unknown"))?;
+        (p.op_lock.clone(), p.spec.name.clone())
+    };
+    let _guard = lock.lock().await;
+    let mut warning = None;
+    match action {
+        Action::Stop => stop_proc(d, id).await?,
+        Action::Restart => restart_proc(d, id).await?,
+        Action::Reload => {
+            if let ReloadOutcome::Replaced(w) = reload_proc(d, id).await? {
+                warning = w;
+            }
+        }
+        Action::Delete => delete_proc(d, id).await?,
+    }
+    Ok((name, warning))
+}
+
+/// Stops and removes one id; the id counter restarts at 0 when the table empties.
+pub async fn delete_proc(d: &Arc<Daemon>, id: u32) -> Result<(), String> {
+    let res = stop_proc(d, id).await;
+    let mut t = d.table.lock().unwrap();
+    if let Some(p) = t.procs.remove(&id) {
+        let name = p.spec.name.clone();
+        if t.ids_named(&name).is_empty() {
+            d.balancer.release_group(&name);
+        }
+    }
+    if t.procs.is_empty() {
+        t.next_id = 0;
+    }
+    drop(t);
+    d.bump();
+    res
+}
+
+/// `start` behind a box (start and operate call each other).
+fn start_boxed(
+    d: &Arc<Daemon>,
+    req: crate::protocol::StartRequest,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send + '_>> {
+    Box::pin(super::start::start(d, req))
+}

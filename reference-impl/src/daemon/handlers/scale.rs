@@ -1,0 +1,74 @@
+//! `scale <name> <N|+N>` (PM2's `API.scale`): duplicate the lowest-id process, or delete the lowest ids.
+
+use std::sync::Arc;
+
+use super::super::Daemon;
+use super::super::lifecycle::wait_started;
+use super::operate::delete_proc;
+use super::start::create;
+use crate::instances::MAX_INSTANCES;
+use crate::protocol::{Response, ScaleRequest};
+
+/// Handles `scale`.
+pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
+    let (ids, first) = {
+        let t = d.table.lock().unwrap();
+        let abs = crate::home::absolutise(std::path::Path::new(&req.name));
+        let ids: Vec<u32> = t
+            .procs
+            .values()
+            .filter(|p| p.spec.name == req.name || p.spec.script == abs)
+            .map(|p| p.pm_id)
+            .collect();
+        let first = ids
+            .first()
+            .and_then(|id| t.procs.get(id))
+            .map(|p| (p.spec.clone(), p.caller_env.clone(), p.unique_id.clone()));
+        (ids, first)
+    };
+    let Some((spec, caller_env, unique_id)) = first else {
+        return Response::error(format!("[PM2][ERROR] Application {} not found", req.name));
+    };
+    let relative = req.spec.contains('+');
+    let Ok(n) = req.spec.trim().trim_start_matches('+').parse::<i64>() else {
+        return Response::error("[PM2][ERROR] Nothing to do");
+    };
+    let delta = if relative { n } else { n - ids.len() as i64 };
+    if delta == 0 || n < 0 {
+        return Response::error("[PM2][ERROR] Nothing to do");
+    }
+    if ids.len() as i64 + delta > MAX_INSTANCES {
+        return Response::error(format!(
+            "[PM2][ERROR] scale: {} instances is more than the limit of {MAX_INSTANCES}",
+            ids.len() as i64 + delta
+        ));
+    }
+    let mut r = Response::ok();
+    if delta > 0 {
+        let mut created = vec![];
+        for _ in 0..delta {
+            r.out("[PM2] Scaling up application");
+            created.extend(create(d, &spec, &caller_env, 1, Some(unique_id.clone())));
+        }
+        wait_started(d, &created).await;
+    } else {
+        for id in ids.iter().take((-delta) as usize) {
+            let lock = d
+                .table
+                .lock()
+                .unwrap()
+                .procs
+                .get(id)
+                .map(|p| p.op_lock.clone());
+            let Some(lock) = lock else { continue };
+            let _g = lock.lock().await;
+            if let Err(e) = delete_proc(d, *id).await {
+                r.err(format!("[PM2][ERROR] {e}"));
+                r.code = 1;
+            }
+            r.out(format!("[PM2] [{}]({id}) \u{2713}", spec.name));
+        }
+    }
+    r.list = Some(d.jlist());
+    r
+}

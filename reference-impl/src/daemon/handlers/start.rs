@@ -1,0 +1,174 @@
+//! `start`: new apps (PM2's `prepare`: ids, instance values, one unique_id per batch; instances spawned
+//! in parallel and awaited together), or restart of apps that already exist.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::super::Daemon;
+use super::super::lifecycle::wait_started;
+use super::super::spawn::launch;
+use super::super::table::{Proc, Status, now_ms, uuid_v4};
+use super::operate::{Action, operate};
+use crate::config::AppSpec;
+use crate::home::sanitize_name;
+use crate::instances::{MAX_INSTANCES, resolve, usable_cpus};
+use crate::protocol::{Response, StartRequest, Target, TargetRequest};
+
+/// Handles `start`.
+pub async fn start(d: &Arc<Daemon>, req: StartRequest) -> Response {
+    let mut r = Response::ok();
+    for app in req.apps {
+        let existing: Vec<(u32, Status, bool)> = {
+            let t = d.table.lock().unwrap();
+            t.procs
+                .values()
+                .filter(|p| p.spec.name == app.name)
+                .map(|p| (p.pm_id, p.status, p.spec.script == app.script))
+                .collect()
+        };
+        if req.from_file && !existing.is_empty() {
+            // PM2: starting a config file restarts its running apps with the file's settings.
+            let sub = operate(
+                d,
+                Action::Restart,
+                TargetRequest {
+                    target: Target::Apps(vec![app]),
+                    parallel: None,
+                    caller_env: req.caller_env.clone(),
+                },
+            )
+            .await;
+            r.lines.extend(sub.lines);
+            if sub.code != 0 {
+                r.code = sub.code;
+                return r;
+            }
+            continue;
+        }
+        let same: Vec<&(u32, Status, bool)> = existing.iter().filter(|e| e.2).collect();
+        if !req.force && !same.is_empty() {
+            if same
+                .iter()
+                .any(|e| !matches!(e.1, Status::Stopped | Status::Errored))
+            {
+                r.err("[PM2][ERROR] Script already launched, add -f option to force re-execution");
+                r.code = 1;
+                return r;
+            }
+            let sub = operate(
+                d,
+                Action::Restart,
+                TargetRequest {
+                    target: Target::Name(app.name.clone()),
+                    parallel: None,
+                    caller_env: req.caller_env.clone(),
+                },
+            )
+            .await;
+            r.lines.extend(sub.lines);
+            if sub.code != 0 {
+                r.code = sub.code;
+                return r;
+            }
+            continue;
+        }
+        if let Err(e) = prepare(d, app, &req.caller_env, &mut r).await {
+            r.err(format!("[PM2][ERROR] {e}"));
+            r.code = 1;
+            return r;
+        }
+    }
+    r.list = Some(d.jlist());
+    r
+}
+
+/// Creates `n` processes of one app and waits until each left `launching`.
+async fn prepare(
+    d: &Arc<Daemon>,
+    app: AppSpec,
+    caller_env: &BTreeMap<String, String>,
+    r: &mut Response,
+) -> Result<(), String> {
+    let n = resolve(app.instances, usable_cpus());
+    if n as i64 > MAX_INSTANCES {
+        return Err(format!(
+            "-i/--instances: {n} is more than the limit of {MAX_INSTANCES}"
+        ));
+    }
+    let plural = if app.instances == 1 { "" } else { "s" };
+    r.out(format!(
+        "[PM2] Starting {} in {} ({} instance{plural})",
+        app.script.display(),
+        app.exec_mode.as_str(),
+        app.instances
+    ));
+    let ids = create(d, &app, caller_env, n, None);
+    let failed: Vec<String> = {
+        let t = d.table.lock().unwrap();
+        ids.iter()
+            .filter_map(|(id, _)| t.procs.get(id))
+            .filter(|p| p.status == Status::Errored && p.running.is_none())
+            .map(|p| p.pm_id.to_string())
+            .collect()
+    };
+    if !failed.is_empty() {
+        return Err(format!(
+            "Process failed to launch: {} (ids: {})",
+            app.script.display(),
+            failed.join(", ")
+        ));
+    }
+    wait_started(d, &ids).await;
+    r.out("[PM2] Done.");
+    Ok(())
+}
+
+/// Inserts and launches `n` new processes of `app`; `unique_id` is shared by the batch (or given).
+pub fn create(
+    d: &Arc<Daemon>,
+    app: &AppSpec,
+    caller_env: &BTreeMap<String, String>,
+    n: usize,
+    unique_id: Option<String>,
+) -> Vec<(u32, u64)> {
+    let unique_id = unique_id.unwrap_or_else(uuid_v4);
+    let mut t = d.table.lock().unwrap();
+    let mut taken = BTreeSet::new();
+    let mut out = vec![];
+    for _ in 0..n {
+        let pm_id = t.new_id();
+        let value = t.free_instance_value(&app.name, &taken);
+        taken.insert(value);
+        let logs = d.home.logs_dir();
+        let sname = sanitize_name(&app.name);
+        let mut p = Proc {
+            pm_id,
+            spec: app.clone(),
+            caller_env: caller_env.clone(),
+            instances: n,
+            instance_value: value,
+            unique_id: unique_id.clone(),
+            status: Status::Launching,
+            pid: 0,
+            running: None,
+            generation: 0,
+            restart_time: 0,
+            unstable_restarts: 0,
+            pm_uptime: now_ms(),
+            created_at: Some(now_ms()),
+            exit_code: None,
+            prev_restart_delay: 0,
+            restart_task: None,
+            op_lock: Arc::new(tokio::sync::Mutex::new(())),
+            out_log: logs.join(format!("{sname}-out-{pm_id}.log")),
+            err_log: logs.join(format!("{sname}-error-{pm_id}.log")),
+            pid_file: d.home.pids_dir().join(format!("{sname}-{pm_id}.pid")),
+        };
+        let _ = launch(d, &mut p);
+        out.push((pm_id, p.generation));
+        t.procs.insert(pm_id, p);
+    }
+    drop(t);
+    d.bump();
+    out
+}
