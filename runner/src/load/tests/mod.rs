@@ -1,5 +1,6 @@
 //! Tests of the load generator against tiny in-process servers (and a real `node fixtures/http.js`).
 
+mod bench;
 mod classify;
 mod node;
 mod rate;
