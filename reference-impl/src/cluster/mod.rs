@@ -10,12 +10,20 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use nix::sys::signal::Signal;
-use tokio::sync::mpsc;
+mod balancer;
+mod dispatch;
+mod link;
+pub mod protocol;
+pub mod sockets;
+mod worker;
+
+#[cfg(test)]
+mod tests;
+
+pub use balancer::Balancer;
+pub use worker::Worker;
 
 /// Load-balancing policy for the cluster workers of one app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -26,27 +34,6 @@ pub enum LbPolicy {
     Rr,
     /// Workers accept themselves from the daemon-owned listening socket; the daemon is off the data path.
     Shared,
-}
-
-/// Daemon-wide registry of listening sockets and round-robin dispatchers (one per daemon).
-///
-/// Sockets are keyed by (address, port, address type, listen index, app group) and stay open across worker
-/// restarts and reloads. A socket is closed once no worker uses its key any more and
-/// [`Balancer::release_group`] was called for its group.
-pub struct Balancer {
-    _priv: (),
-}
-
-impl Balancer {
-    /// Creates an empty balancer.
-    pub fn new() -> Arc<Self> {
-        Arc::new(Balancer { _priv: () })
-    }
-
-    /// Marks an app group as released (app stopped or deleted): its sockets close once unused.
-    pub fn release_group(&self, group: &str) {
-        let _ = group;
-    }
 }
 
 /// Cluster identity of a worker.
@@ -108,56 +95,4 @@ pub enum WorkerEvent {
         /// Signal number when it was killed by a signal.
         signal: Option<i32>,
     },
-}
-
-/// A running (or exited) process spawned by refpm; `Send + Sync`, share it via `Arc`.
-pub struct Worker {
-    pid: u32,
-}
-
-impl Worker {
-    /// Spawns the process in its own process group; must be called inside a tokio runtime.
-    pub fn spawn(
-        spec: WorkerSpec,
-        balancer: Arc<Balancer>,
-    ) -> io::Result<(Arc<Worker>, mpsc::UnboundedReceiver<WorkerEvent>)> {
-        let _ = (spec, balancer);
-        Err(io::Error::other("worker spawning not implemented yet"))
-    }
-
-    /// Process id.
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
-    /// Sends a user message (delivered to the app's `process.on('message')`).
-    pub fn send(&self, msg: serde_json::Value) -> io::Result<()> {
-        let _ = msg;
-        Err(io::Error::from(io::ErrorKind::NotConnected))
-    }
-
-    /// Round robin: gives this worker no new connections from now on (idempotent).
-    pub fn stop_routing(&self) {}
-
-    /// Stops routing and asks the worker to close its servers, finish in-flight work and exit.
-    pub fn disconnect(&self) -> io::Result<()> {
-        Err(io::Error::from(io::ErrorKind::NotConnected))
-    }
-
-    /// Sends `sig` to the process.
-    pub fn signal(&self, sig: Signal) -> nix::Result<()> {
-        let _ = sig;
-        Err(nix::errno::Errno::ESRCH)
-    }
-
-    /// Sends `sig` to the process group (the whole tree).
-    pub fn signal_group(&self, sig: Signal) -> nix::Result<()> {
-        let _ = sig;
-        Err(nix::errno::Errno::ESRCH)
-    }
-
-    /// True until the process has been reaped.
-    pub fn is_alive(&self) -> bool {
-        false
-    }
 }

@@ -37,6 +37,8 @@ enum Out {
     Acked,
     /// The child did not get the in-flight handle's fd.
     Nacked,
+    /// Flush what can be sent, then shut the write side down (the child sees EOF).
+    Close,
 }
 
 /// Sending half of a channel; clones share one writer.
@@ -88,6 +90,11 @@ impl Sender {
                 resends: 0,
             })
             .map_err(|_| closed())
+    }
+
+    /// Closes the channel from our side: queued lines are flushed, then the child reads EOF.
+    pub fn close(&self) {
+        let _ = self.tx.send(Out::Close);
     }
 
     /// True once the writer stopped (write error or every handle dropped).
@@ -163,10 +170,7 @@ impl Reader {
                     };
                     let _ = self.tx.send(Out::Urgent(ACK_LINE));
                     let mut value = value;
-                    let inner = value
-                        .get_mut("msg")
-                        .map(Value::take)
-                        .unwrap_or(Value::Null);
+                    let inner = value.get_mut("msg").map(Value::take).unwrap_or(Value::Null);
                     return Some(Incoming::Message {
                         value: inner,
                         handle: Some(fd),
@@ -243,6 +247,7 @@ struct InFlight {
 
 #[derive(Default)]
 struct WriterState {
+    closing: bool,
     queue: VecDeque<Out>,
     inflight: Option<InFlight>,
     buf: Vec<u8>,
@@ -256,6 +261,7 @@ impl WriterState {
             }
             Out::Urgent(l) => self.buf.extend_from_slice(l),
             Out::Acked => self.inflight = None,
+            Out::Close => self.closing = true,
             Out::Nacked => {
                 if let Some(f) = self.inflight.take() {
                     if f.resends < MAX_RESENDS {
@@ -283,6 +289,11 @@ async fn writer(sock: Sock, mut rx: mpsc::UnboundedReceiver<Out>) {
         }
         if let Err(e) = flush(&sock, &mut st).await {
             tracing::debug!("ipc channel write failed: {e}");
+            break;
+        }
+        if st.closing {
+            // SAFETY: shutdown(2) on the fd the AsyncFd keeps open.
+            unsafe { libc::shutdown(sock.as_raw_fd(), libc::SHUT_WR) };
             break;
         }
     }

@@ -14,7 +14,11 @@ async fn read_child(child: &OwnedFd, want: usize) -> (Vec<Value>, Vec<OwnedFd>) 
     read_child_for(child, want, Duration::from_secs(5)).await
 }
 
-async fn read_child_for(child: &OwnedFd, want: usize, wait: Duration) -> (Vec<Value>, Vec<OwnedFd>) {
+async fn read_child_for(
+    child: &OwnedFd,
+    want: usize,
+    wait: Duration,
+) -> (Vec<Value>, Vec<OwnedFd>) {
     let mut dec = LineDecoder::new();
     let mut out = Vec::new();
     let mut fds = Vec::new();
@@ -138,7 +142,10 @@ async fn handles_from_the_child_are_always_acked() {
     let (msgs, _) = read_child(&child, 2).await;
     assert_eq!(
         msgs,
-        vec![json!({"cmd":"NODE_HANDLE_ACK"}), json!({"cmd":"NODE_HANDLE_NACK"})]
+        vec![
+            json!({"cmd":"NODE_HANDLE_ACK"}),
+            json!({"cmd":"NODE_HANDLE_NACK"})
+        ]
     );
     drop(child);
     assert!(rx.next().await.is_none());

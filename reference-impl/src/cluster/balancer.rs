@@ -1,0 +1,272 @@
+//! The daemon-wide registry of listening sockets, keyed by app group and server key, and the answers to
+//! `queryServer`.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::Value;
+
+use super::LbPolicy;
+use super::dispatch::Dispatcher;
+use super::link::Link;
+use super::protocol::{Query, ServerKind, error_reply, rr_reply, shared_reply};
+use super::sockets;
+
+enum Kind {
+    /// TCP or Unix stream listener, owned here for the key's whole life.
+    Stream {
+        listener: Arc<OwnedFd>,
+        sockname: Option<SocketAddr>,
+        disp: OnceLock<Arc<Dispatcher>>,
+    },
+    /// UDP: each worker gets its own `SO_REUSEPORT` socket on this address.
+    Udp { addr: SocketAddr, v6only: bool },
+}
+
+struct Slot {
+    kind: Kind,
+    users: HashSet<u64>,
+}
+
+impl Slot {
+    fn close(&self) {
+        if let Kind::Stream { disp, .. } = &self.kind {
+            if let Some(d) = disp.get() {
+                d.close();
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    slots: HashMap<(String, String), Slot>,
+    released: HashSet<String>,
+}
+
+/// Daemon-wide registry of listening sockets (TCP and UDP) and round-robin dispatchers; one per daemon.
+///
+/// Sockets are keyed by (app group, address, port, address type, listen index) and stay open across
+/// worker restarts and reloads, so a reload never loses the accept queue. A socket is closed once no
+/// worker uses its key any more and [`Balancer::release_group`] was called for its group.
+pub struct Balancer {
+    state: Mutex<State>,
+}
+
+/// How to answer one `queryServer`.
+pub(crate) enum Answer {
+    /// Plain reply; for round robin also the dispatcher to join once the reply is queued.
+    Reply(Value, Option<Arc<Dispatcher>>),
+    /// Reply wrapped in a `NODE_HANDLE` of `kind` with `fd`.
+    Handle(&'static str, Value, Arc<OwnedFd>),
+}
+
+fn errno_of(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EINVAL)
+}
+
+fn parse_ip(s: &str) -> io::Result<IpAddr> {
+    s.parse()
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+fn open_slot(q: &Query, cwd: &Path) -> io::Result<(Kind, Option<OwnedFd>)> {
+    let v6only = q.flags & 1 != 0;
+    match q.kind {
+        ServerKind::Tcp => {
+            let ip = q.address.as_deref().map(parse_ip).transpose()?;
+            let l = sockets::tcp_listener(ip, q.port, v6only)?;
+            let sockname = Some(sockets::local_addr(l.as_raw_fd())?);
+            Ok((
+                Kind::Stream {
+                    listener: Arc::new(l),
+                    sockname,
+                    disp: OnceLock::new(),
+                },
+                None,
+            ))
+        }
+        ServerKind::Pipe => {
+            let path = q
+                .address
+                .as_deref()
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+            let l = sockets::unix_listener(&cwd.join(path))?;
+            Ok((
+                Kind::Stream {
+                    listener: Arc::new(l),
+                    sockname: None,
+                    disp: OnceLock::new(),
+                },
+                None,
+            ))
+        }
+        ServerKind::Udp { v6 } => {
+            let ip = match q.address.as_deref() {
+                Some(a) => parse_ip(a)?,
+                None if v6 => Ipv6Addr::UNSPECIFIED.into(),
+                None => Ipv4Addr::UNSPECIFIED.into(),
+            };
+            let s = sockets::udp_socket(ip, q.port, v6only)?;
+            let addr = sockets::local_addr(s.as_raw_fd())?;
+            Ok((Kind::Udp { addr, v6only }, Some(s)))
+        }
+    }
+}
+
+impl Balancer {
+    /// Creates an empty balancer.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Balancer {
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    /// Marks an app group as released (app stopped or deleted): each of its sockets closes as soon as no
+    /// worker uses it. A later `queryServer` from the group un-releases it.
+    pub fn release_group(&self, group: &str) {
+        let mut st = self.state.lock().unwrap();
+        st.released.insert(group.to_owned());
+        st.slots.retain(|(g, _), slot| {
+            let keep = g != group || !slot.users.is_empty();
+            if !keep {
+                slot.close();
+            }
+            keep
+        });
+    }
+
+    /// Number of open keys (sockets or UDP ports) across all groups.
+    pub fn open_keys(&self) -> usize {
+        self.state.lock().unwrap().slots.len()
+    }
+
+    /// Answers a worker's `queryServer`; the worker becomes a user of the key unless binding failed.
+    pub(crate) fn query(&self, link: &Arc<Link>, q: &Query, cwd: &Path) -> Answer {
+        let mut st = self.state.lock().unwrap();
+        st.released.remove(&link.group);
+        let k = (link.group.clone(), q.key.clone());
+        let mut fresh_udp = None;
+        if !st.slots.contains_key(&k) {
+            match open_slot(q, cwd) {
+                Ok((kind, udp)) => {
+                    fresh_udp = udp;
+                    st.slots.insert(
+                        k.clone(),
+                        Slot {
+                            kind,
+                            users: HashSet::new(),
+                        },
+                    );
+                }
+                Err(e) => {
+                    return Answer::Reply(error_reply(q, errno_of(&e), link.next_seq()), None);
+                }
+            }
+        }
+        let slot = st.slots.get_mut(&k).expect("slot inserted above");
+        let answer = match &slot.kind {
+            Kind::Stream {
+                listener,
+                sockname,
+                disp,
+            } => match link.policy {
+                LbPolicy::Shared => Answer::Handle(
+                    "net.Native",
+                    shared_reply(q, link.next_seq()),
+                    listener.clone(),
+                ),
+                LbPolicy::Rr => {
+                    let d = match disp.get() {
+                        Some(d) => d.clone(),
+                        None => match Dispatcher::start(&q.key, listener.clone()) {
+                            Ok(d) => disp.get_or_init(|| d).clone(),
+                            Err(e) => {
+                                return Answer::Reply(
+                                    error_reply(q, errno_of(&e), link.next_seq()),
+                                    None,
+                                );
+                            }
+                        },
+                    };
+                    Answer::Reply(rr_reply(q, *sockname, link.next_seq()), Some(d))
+                }
+            },
+            Kind::Udp { addr, v6only } => {
+                let sock = match fresh_udp {
+                    Some(s) => s,
+                    None => match sockets::udp_socket(addr.ip(), addr.port(), *v6only) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            return Answer::Reply(
+                                error_reply(q, errno_of(&e), link.next_seq()),
+                                None,
+                            );
+                        }
+                    },
+                };
+                Answer::Handle(
+                    "dgram.Native",
+                    shared_reply(q, link.next_seq()),
+                    Arc::new(sock),
+                )
+            }
+        };
+        slot.users.insert(link.id);
+        let mut keys = link.keys.lock().unwrap();
+        if !keys.contains(&q.key) {
+            keys.push(q.key.clone());
+        }
+        answer
+    }
+
+    /// Stops routing connections of every key `link` serves to it (its sockets stay open).
+    pub(crate) fn stop_routing(&self, link: &Link) {
+        let keys = link.keys.lock().unwrap().clone();
+        let st = self.state.lock().unwrap();
+        for key in keys {
+            if let Some(Slot {
+                kind: Kind::Stream { disp, .. },
+                ..
+            }) = st.slots.get(&(link.group.clone(), key))
+            {
+                if let Some(d) = disp.get() {
+                    d.remove(link.id);
+                }
+            }
+        }
+    }
+
+    /// The worker closed its server for `key` (or is gone): it no longer uses the key.
+    pub(crate) fn leave(&self, link: &Link, key: &str) {
+        link.keys.lock().unwrap().retain(|k| k != key);
+        let mut st = self.state.lock().unwrap();
+        let k = (link.group.clone(), key.to_owned());
+        let Some(slot) = st.slots.get_mut(&k) else {
+            return;
+        };
+        slot.users.remove(&link.id);
+        if let Kind::Stream { disp, .. } = &slot.kind {
+            if let Some(d) = disp.get() {
+                d.remove(link.id);
+            }
+        }
+        if slot.users.is_empty() && st.released.contains(&link.group) {
+            if let Some(slot) = st.slots.remove(&k) {
+                slot.close();
+            }
+        }
+    }
+
+    /// The worker is gone: it leaves every key it used.
+    pub(crate) fn leave_all(&self, link: &Link) {
+        let keys = std::mem::take(&mut *link.keys.lock().unwrap());
+        for key in keys {
+            self.leave(link, &key);
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! Spawning a process with Node's IPC channel on fd 3, running its side of the cluster protocol, and
+//! reporting [`WorkerEvent`]s until it is reaped.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::balancer::{Answer, Balancer};
+use super::link::Link;
+use super::protocol::{ack_reply, disconnect_msg, is_internal, parse_query};
+use super::{WorkerEvent, WorkerSpec};
+use crate::node_ipc::{self, Incoming, Reader, Sender};
+
+/// How long the exit report waits for the channel's last messages after the process was reaped.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(1);
+/// The channel's fd number in the child.
+const CHILD_FD: libc::c_int = 3;
+
+/// A running (or exited) process spawned by refpm; `Send + Sync`, share it via `Arc`.
+pub struct Worker {
+    pid: u32,
+    alive: Arc<AtomicBool>,
+    ipc: Option<Sender>,
+    link: Option<Arc<Link>>,
+    balancer: Arc<Balancer>,
+}
+
+type Events = mpsc::UnboundedSender<WorkerEvent>;
+
+fn not_connected() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "process has no ipc channel")
+}
+
+impl Worker {
+    /// Spawns the process in its own process group (`setpgid(0, 0)`), stdin `/dev/null`, with Node's IPC
+    /// channel on fd 3 when `spec.ipc`. Must be called inside a tokio runtime. The receiver gets every
+    /// event; [`WorkerEvent::Exited`] is the last, sent exactly once.
+    pub fn spawn(
+        spec: WorkerSpec,
+        balancer: Arc<Balancer>,
+    ) -> io::Result<(Arc<Worker>, mpsc::UnboundedReceiver<WorkerEvent>)> {
+        let pair = if spec.ipc {
+            Some(node_ipc::sys::socketpair()?)
+        } else {
+            None
+        };
+        let mut cmd = tokio::process::Command::new(&spec.program);
+        cmd.args(&spec.args)
+            .current_dir(&spec.cwd)
+            .env_clear()
+            .envs(
+                spec.env
+                    .iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "NODE_CHANNEL_FD"
+                                | "NODE_CHANNEL_SERIALIZATION_MODE"
+                                | "NODE_UNIQUE_ID"
+                        )
+                    })
+                    .map(|(k, v)| (k, v)),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(spec.stdout))
+            .stderr(Stdio::from(spec.stderr))
+            .kill_on_drop(false);
+        if pair.is_some() {
+            cmd.env("NODE_CHANNEL_FD", CHILD_FD.to_string())
+                .env("NODE_CHANNEL_SERIALIZATION_MODE", "json");
+        }
+        if let (Some(c), true) = (&spec.cluster, spec.ipc) {
+            cmd.env("NODE_UNIQUE_ID", c.worker_id.to_string());
+        }
+        let child_raw = pair.as_ref().map(|(_, c)| c.as_raw_fd());
+        // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls
+        // (setpgid, dup2, fcntl) on integers captured by value.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setpgid(0, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if let Some(fd) = child_raw {
+                    if fd == CHILD_FD {
+                        // dup2 onto itself would keep FD_CLOEXEC: clear it by hand.
+                        if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                            return Err(io::Error::last_os_error());
+                        }
+                    } else if libc::dup2(fd, CHILD_FD) < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|e| spawn_error(&spec.program, e))?;
+        let pid = child.id().unwrap_or(0);
+        let (etx, erx) = mpsc::unbounded_channel();
+        let alive = Arc::new(AtomicBool::new(true));
+
+        let mut sender = None;
+        let mut link = None;
+        let mut chan_task = None;
+        if let Some((parent, child_end)) = pair {
+            drop(child_end);
+            let (tx, reader) = node_ipc::open(parent)?;
+            let l = spec.cluster.as_ref().map(|c| {
+                Arc::new(Link::new(
+                    c.worker_id,
+                    c.group.clone(),
+                    c.policy,
+                    tx.clone(),
+                ))
+            });
+            chan_task = Some(tokio::spawn(run_channel(
+                reader,
+                l.clone(),
+                balancer.clone(),
+                spec.cwd.clone(),
+                etx.clone(),
+            )));
+            sender = Some(tx);
+            link = l;
+        }
+
+        let worker = Arc::new(Worker {
+            pid,
+            alive: alive.clone(),
+            ipc: sender.clone(),
+            link: link.clone(),
+            balancer: balancer.clone(),
+        });
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            alive.store(false, Ordering::Release);
+            if let Some(mut task) = chan_task {
+                // Let the channel deliver what the process wrote before it died; a grandchild that
+                // inherited fd 3 must not hold the report back.
+                if tokio::time::timeout(DRAIN_AFTER_EXIT, &mut task)
+                    .await
+                    .is_err()
+                {
+                    task.abort();
+                    let _ = task.await;
+                    if let Some(l) = &link {
+                        cleanup(l, &balancer);
+                    }
+                    let _ = etx.send(WorkerEvent::ChannelClosed);
+                }
+            }
+            if let Some(s) = sender {
+                s.close();
+            }
+            let (code, signal) = match status {
+                Ok(s) => (s.code(), s.signal()),
+                Err(e) => {
+                    tracing::warn!("waiting for pid {pid} failed: {e}");
+                    (None, None)
+                }
+            };
+            let _ = etx.send(WorkerEvent::Exited { code, signal });
+        });
+        Ok((worker, erx))
+    }
+
+    /// Process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Sends a user message (delivered to the app's `process.on('message')`), e.g. `json!("shutdown")`.
+    pub fn send(&self, msg: Value) -> io::Result<()> {
+        self.ipc.as_ref().ok_or_else(not_connected)?.send(&msg)
+    }
+
+    /// Round robin: the dispatcher gives this worker no new connections from now on (idempotent).
+    pub fn stop_routing(&self) {
+        if let Some(l) = &self.link {
+            l.routable.store(false, Ordering::Release);
+            self.balancer.stop_routing(l);
+        }
+    }
+
+    /// Stops routing and sends the cluster `disconnect`: an unmodified worker closes its servers, finishes
+    /// in-flight work and exits. A non-cluster process with a channel gets the channel closed instead.
+    pub fn disconnect(&self) -> io::Result<()> {
+        match (&self.link, &self.ipc) {
+            (Some(l), _) => {
+                self.stop_routing();
+                l.send(&disconnect_msg(l.next_seq()))
+            }
+            (None, Some(s)) => {
+                s.close();
+                Ok(())
+            }
+            (None, None) => Err(not_connected()),
+        }
+    }
+
+    /// Sends `sig` to the process (`ESRCH` once it was reaped).
+    pub fn signal(&self, sig: Signal) -> nix::Result<()> {
+        if !self.is_alive() || self.pid == 0 {
+            return Err(nix::errno::Errno::ESRCH);
+        }
+        kill(Pid::from_raw(self.pid as i32), sig)
+    }
+
+    /// Sends `sig` to the process group (the whole tree, even after the leader exited).
+    pub fn signal_group(&self, sig: Signal) -> nix::Result<()> {
+        if self.pid == 0 {
+            return Err(nix::errno::Errno::ESRCH);
+        }
+        killpg(Pid::from_raw(self.pid as i32), sig)
+    }
+
+    /// True until the process has been reaped.
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
+    }
+}
+
+fn spawn_error(program: &std::path::Path, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("cannot spawn {}: {e}", PathBuf::from(program).display()),
+    )
+}
+
+fn cleanup(link: &Arc<Link>, balancer: &Balancer) {
+    if !link.is_dead() {
+        link.mark_dead();
+        balancer.leave_all(link);
+    }
+}
+
+async fn run_channel(
+    mut reader: Reader,
+    link: Option<Arc<Link>>,
+    balancer: Arc<Balancer>,
+    cwd: PathBuf,
+    events: Events,
+) {
+    while let Some(incoming) = reader.next().await {
+        let (value, handle) = match incoming {
+            Incoming::Message { value, handle } => (value, handle),
+            Incoming::Invalid(e) => {
+                tracing::warn!("worker sent an unreadable message: {e}");
+                continue;
+            }
+        };
+        // A handle the app passed us is of no use to the daemon; the reader already ACKed it.
+        drop::<Option<OwnedFd>>(handle);
+        if !is_internal(&value) {
+            let _ = events.send(WorkerEvent::Message(value));
+        } else if value.get("cmd").and_then(Value::as_str) == Some("NODE_CLUSTER") {
+            if let Some(l) = &link {
+                on_cluster(&value, l, &balancer, &cwd, &events);
+            }
+        }
+    }
+    if let Some(l) = &link {
+        cleanup(l, &balancer);
+    }
+    let _ = events.send(WorkerEvent::ChannelClosed);
+}
+
+fn on_cluster(
+    m: &Value,
+    link: &Arc<Link>,
+    balancer: &Balancer,
+    cwd: &std::path::Path,
+    events: &Events,
+) {
+    let act = m.get("act").and_then(Value::as_str);
+    match act {
+        None => {
+            if let (Some(ack), Some(accepted)) = (
+                m.get("ack").and_then(Value::as_u64),
+                m.get("accepted").and_then(Value::as_bool),
+            ) {
+                link.on_newconn_reply(ack, accepted);
+            }
+        }
+        Some("online") => {
+            let _ = events.send(WorkerEvent::Online);
+        }
+        Some("queryServer") => {
+            let Some(q) = parse_query(m) else {
+                tracing::warn!("malformed queryServer from worker {}", link.id);
+                return;
+            };
+            match balancer.query(link, &q, cwd) {
+                Answer::Reply(v, disp) => {
+                    let _ = link.send(&v);
+                    if let Some(d) = disp {
+                        if link.routable.load(Ordering::Acquire) && !link.is_dead() {
+                            d.add(link.clone());
+                        }
+                    }
+                }
+                Answer::Handle(kind, v, fd) => {
+                    let _ = link.tx.send_handle(kind, &v, fd);
+                }
+            }
+        }
+        Some("listening") => {
+            let at = m.get("addressType").unwrap_or(&Value::Null);
+            let udp = matches!(at.as_str(), Some("udp4" | "udp6"));
+            let address = match m.get("address").and_then(Value::as_str) {
+                Some(a) => a.to_owned(),
+                None => "::".to_owned(),
+            };
+            let port = m
+                .get("port")
+                .and_then(Value::as_u64)
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(0);
+            let _ = events.send(WorkerEvent::Listening { address, port, udp });
+        }
+        Some("close") => {
+            if let Some(key) = m.get("key").and_then(Value::as_str) {
+                balancer.leave(link, key);
+            }
+            let _ = events.send(WorkerEvent::ServerClosed);
+        }
+        Some("exitedAfterDisconnect") => {
+            link.routable.store(false, Ordering::Release);
+            balancer.stop_routing(link);
+            if let Some(seq) = m.get("seq").and_then(Value::as_u64) {
+                let _ = link.send(&ack_reply(seq, link.next_seq()));
+            }
+        }
+        Some(_) => {}
+    }
+}
