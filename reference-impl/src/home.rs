@@ -114,13 +114,25 @@ impl Home {
 
 /// Makes a path absolute against the current directory (without touching the file system).
 pub fn absolutise(p: &Path) -> PathBuf {
-    if p.is_absolute() {
+    let joined = if p.is_absolute() {
         p.to_path_buf()
     } else {
         std::env::current_dir()
             .map(|c| c.join(p))
             .unwrap_or_else(|_| p.to_path_buf())
+    };
+    // Lexical normalisation of `.` and `..` (like Node's path.resolve).
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
     }
+    out
 }
 
 /// PM2's file-name sanitising: every char outside `[a-zA-Z0-9.-]` becomes `-`.

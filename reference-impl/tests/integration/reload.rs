@@ -1,0 +1,113 @@
+//! Reload: zero failed requests under a new-connection client loop, pids replaced, instance values
+//! kept; a broken build keeps the old workers serving and exits 1.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rstest::rstest;
+
+use crate::common::{Home, fixture, free_port, http_pid, status};
+
+/// Runs requests on new connections until `stop` (bounded by `max`); returns (ok, failures).
+fn client(port: u16, stop: Arc<AtomicBool>, max: usize) -> std::thread::JoinHandle<(usize, Vec<String>)> {
+    std::thread::spawn(move || {
+        let mut ok = 0;
+        let mut failures = vec![];
+        for _ in 0..max {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            match http_pid(port) {
+                Ok(_) => ok += 1,
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        (ok, failures)
+    })
+}
+
+fn instances(l: &[serde_json::Value]) -> BTreeMap<i64, i64> {
+    l.iter()
+        .map(|p| (p["pm_id"].as_i64().unwrap(), p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap()))
+        .collect()
+}
+
+#[rstest]
+#[case(2)]
+#[case(4)]
+fn reload_under_load_drops_nothing(#[case] n: usize) {
+    let h = Home::new();
+    let port = free_port();
+    let script = fixture("http.js");
+    let (code, out, err) = h.run_env(
+        &["start", script.to_str().unwrap(), "-i", &n.to_string(), "--name", "web"],
+        &[("PORT", &port.to_string())],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let before = h.wait_list(20, "online", |l| l.len() == n && l.iter().all(|p| status(p) == "online"));
+    http_pid(port).expect("serving before the reload");
+    let stop = Arc::new(AtomicBool::new(false));
+    let c = client(port, stop.clone(), 1000);
+    std::thread::sleep(Duration::from_millis(200));
+    let (code, out, err) = h.run(&["reload", "web"]);
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::SeqCst);
+    let (ok, failures) = c.join().unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(failures.is_empty(), "{} failed of {}: {:?}", failures.len(), ok + failures.len(), &failures[..failures.len().min(5)]);
+    assert!(ok > 20, "the client made too few requests ({ok})");
+    let after = h.jlist();
+    assert_eq!(after.len(), n);
+    let old: Vec<i64> = before.iter().map(|p| p["pid"].as_i64().unwrap()).collect();
+    for p in &after {
+        assert_eq!(status(p), "online");
+        assert!(!old.contains(&p["pid"].as_i64().unwrap()), "pid not replaced: {p}");
+        assert_eq!(p["pm2_env"]["restart_time"], 1);
+    }
+    assert_eq!(instances(&before), instances(&after), "instance values changed");
+}
+
+#[test]
+fn reload_into_a_crashing_build_keeps_serving() {
+    let h = Home::new();
+    let port = free_port();
+    let app = h.path().join("app.js");
+    std::fs::copy(fixture("http.js"), &app).unwrap();
+    let (code, out, err) = h.run_env(
+        &["start", app.to_str().unwrap(), "-i", "2", "--name", "web"],
+        &[("PORT", &port.to_string())],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let before = h.wait_list(20, "online", |l| l.len() == 2 && l.iter().all(|p| status(p) == "online"));
+    std::fs::copy(fixture("crash-at-boot.js"), &app).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let c = client(port, stop.clone(), 2000);
+    let (code, _, err) = h.run(&["reload", "web"]);
+    stop.store(true, Ordering::SeqCst);
+    let (_, failures) = c.join().unwrap();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("aborted") && err.contains("keeps serving"), "{err}");
+    assert!(failures.is_empty(), "requests failed during a failed reload: {:?}", &failures[..failures.len().min(5)]);
+    let after = h.jlist();
+    let pids = |l: &[serde_json::Value]| l.iter().map(|p| p["pid"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(pids(&before), pids(&after), "the serving workers were replaced");
+    assert!(after.iter().all(|p| status(p) == "online"));
+    http_pid(port).expect("still serving after the failed reload");
+}
+
+#[test]
+fn fork_reload_is_a_restart_and_stopped_apps_start() {
+    let h = Home::new();
+    let script = fixture("idle.sh");
+    h.ok(&["start", script.to_str().unwrap(), "--name", "f"]);
+    let pid = h.jlist()[0]["pid"].as_i64().unwrap();
+    h.ok(&["reload", "f"]);
+    let l = h.jlist();
+    assert_ne!(l[0]["pid"].as_i64().unwrap(), pid);
+    assert_eq!(l[0]["pm2_env"]["restart_time"], 1);
+    h.ok(&["stop", "f"]);
+    h.ok(&["reload", "f"]);
+    assert_eq!(status(&h.jlist()[0]), "online");
+}
