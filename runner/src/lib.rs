@@ -13,6 +13,7 @@
 //! - [`model`] is the plain-data result model shared by both sides; [`exit`] the exit-code table.
 
 pub mod bench;
+pub mod cli;
 pub mod engine;
 pub mod exit;
 pub mod load;

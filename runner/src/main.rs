@@ -1,5 +1,5 @@
 //! `conform` command-line entry point; all logic lives in the library.
 
 fn main() {
-    std::process::exit(0);
+    std::process::exit(conform::cli::main());
 }

@@ -1,1 +1,17 @@
-//! suite (to be written).
+//! Suites are data: `suites/*.toml`, one file per suite, each a list of scenarios made of steps and
+//! checks whose vocabulary ([`Step`], [`Check`]) is Rust. Parse errors name the file, line and key
+//! through a miette diagnostic ([`SuiteError`]).
+
+mod count;
+mod diag;
+mod load;
+mod model;
+mod steps;
+mod checks;
+
+pub use checks::{Check, Source};
+pub use count::CountExpr;
+pub use diag::SuiteError;
+pub use load::{find_dir, load_dir, load_file, select};
+pub use model::{AppConfig, ExtraApp, Instances, Scenario, Suite};
+pub use steps::{ActOn, LoadMode, LoadProtocol, Step};

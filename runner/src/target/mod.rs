@@ -1,1 +1,145 @@
-//! target (to be written).
+//! Targets: the PM2-compatible executable a run drives, and the sandbox each scenario gets.
+//!
+//! A target is only ever driven through its command line. [`resolve`] turns `--target` (a path,
+//! `npm:PACKAGE@VERSION`, or nothing for the `refpm` beside `conform`) into a [`Target`] with a label;
+//! [`Sandbox`] gives one scenario a fresh short `PM2_HOME`, a scrubbed environment and commands with
+//! deadlines; [`procs`] finds and kills by pid whatever a scenario left behind.
+
+mod command;
+mod jlist;
+mod npm;
+pub mod ports;
+pub mod procs;
+mod sandbox;
+
+pub use command::{CmdOutput, run_command};
+pub use jlist::{Proc, parse_jlist};
+pub use sandbox::Sandbox;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Errors while resolving or probing a target.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The executable does not exist or is not a file.
+    #[error("target `{0}` not found")]
+    NotFound(String),
+    /// `npm install` of an `npm:` target failed.
+    #[error("npm install of `{spec}` failed: {detail}")]
+    Npm {
+        /// The package spec.
+        spec: String,
+        /// What npm said.
+        detail: String,
+    },
+    /// The `npm:` spec is malformed.
+    #[error("bad npm target `{0}`: expected npm:PACKAGE@VERSION")]
+    BadSpec(String),
+    /// A file-system or process error.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A resolved PM2-compatible executable.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Short label for the report directory: `refpm`, `pm2-7.0.4`.
+    pub label: String,
+    /// Absolute path of the executable.
+    pub command: PathBuf,
+    /// What `--version` printed (last line, trimmed).
+    pub version: String,
+}
+
+impl Target {
+    /// The model's description of this target.
+    pub fn info(&self) -> crate::model::TargetInfo {
+        crate::model::TargetInfo {
+            label: self.label.clone(),
+            command: self.command.display().to_string(),
+            version: self.version.clone(),
+        }
+    }
+}
+
+/// Resolves a `--target` argument (`None` = the `refpm` next to the running `conform`).
+pub async fn resolve(spec: Option<&str>) -> Result<Target, TargetError> {
+    let command = match spec {
+        None => {
+            let exe = std::env::current_exe()?;
+            let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+            let refpm = dir.join("refpm");
+            // integration tests run from target/<profile>/deps: refpm is one level up
+            let alt = dir.parent().map(|p| p.join("refpm"));
+            match alt {
+                Some(a) if !refpm.is_file() && a.is_file() => a,
+                _ => refpm,
+            }
+        }
+        Some(s) if s.starts_with("npm:") => npm::install(&s[4..]).await?,
+        Some(s) => {
+            let p = PathBuf::from(s);
+            if p.components().count() == 1 && !p.exists() {
+                which(s).unwrap_or(p)
+            } else {
+                p
+            }
+        }
+    };
+    if !command.is_file() {
+        return Err(TargetError::NotFound(command.display().to_string()));
+    }
+    let command = std::fs::canonicalize(&command).unwrap_or(command);
+    let version = probe_version(&command).await;
+    let base = command.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let label = make_label(&base, &version);
+    Ok(Target { label, command, version })
+}
+
+/// `refpm` stays `refpm`; anything else is `<basename>-<version>` when a version is known.
+pub fn make_label(base: &str, version: &str) -> String {
+    let v = version.trim().trim_start_matches('v');
+    let clean: String = v
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .collect();
+    if base == "refpm" || clean.is_empty() { base.to_string() } else { format!("{base}-{clean}") }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+/// Runs `<target> --version` in a throwaway home (PM2 spawns a daemon even for that), then kills it.
+async fn probe_version(command: &Path) -> String {
+    let Ok(sb) = Sandbox::new() else { return String::new() };
+    let out = sb.run(command, &["--version"], Duration::from_secs(20)).await;
+    let _ = sb.cleanup(command, &[]).await;
+    match out {
+        Ok(o) if o.code == Some(0) => o
+            .stdout
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .map(|l| l.rsplit(' ').next().unwrap_or(l).to_string())
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::make_label;
+
+    #[test]
+    fn labels() {
+        assert_eq!(make_label("refpm", "0.1.0"), "refpm");
+        assert_eq!(make_label("pm2", "7.0.4\n"), "pm2-7.0.4");
+        assert_eq!(make_label("pm2", ""), "pm2");
+    }
+}

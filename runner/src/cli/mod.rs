@@ -1,0 +1,118 @@
+//! The command line: `conform run`, `conform list`, `conform diff`. `main.rs` only calls [`main`].
+
+mod list;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  conform run                                   every suite against the refpm built beside conform
+  conform run --target ./node_modules/.bin/pm2  the same against the real PM2
+  conform run --target npm:pm2@7.0.4            install pm2 7.0.4 into ~/.cache/conform/npm and run it
+  conform run --suite reload --scenario reload/under-load --jobs 2
+  conform run --target A --target B             both, with a targets x scenarios matrix
+  conform run --baseline reports/baselines/pm2-7.0.4.json --target ./node_modules/.bin/pm2
+  conform list --suite env
+  conform diff reports/refpm/results.json reports/pm2-7.0.4/results.json
+
+Exit codes: 0 every MUST passed (or the baseline matched), 1 a MUST failed or a verdict changed
+against the baseline, 2 usage or infrastructure error, 130 interrupted (partial report written).";
+
+/// Conformance kit for PM2-style cluster mode: checks which promises of PM2's cluster-mode guide a
+/// process manager keeps, with figures.
+#[derive(Debug, Parser)]
+#[command(name = "conform", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios against one or more targets and write reports.
+    #[command(after_help = EXAMPLES)]
+    Run(run::RunArgs),
+    /// List scenarios: id, level and the guide's sentence.
+    List(list::ListArgs),
+    /// Compare two results.json files as a targets x scenarios matrix.
+    Diff {
+        /// First results.json.
+        a: PathBuf,
+        /// Second results.json.
+        b: PathBuf,
+    },
+}
+
+/// Where suites and fixtures live (shared by `run` and `list`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Dirs {
+    /// Suite directory (default: `suites/` in the current directory or a parent, else beside the executable's workspace).
+    #[arg(long, value_name = "DIR")]
+    pub suites: Option<PathBuf>,
+    /// Fixture directory (default: found like `suites/`).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+}
+
+/// Parses the command line and runs it; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { crate::exit::USAGE } else { crate::exit::OK };
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::List(args) => list::list(args),
+        Command::Diff { a, b } => diff(&a, &b),
+    }
+}
+
+/// Prints a user-facing error and returns the usage exit code.
+pub(crate) fn usage_error(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("conform: error: {msg}");
+    crate::exit::USAGE
+}
+
+/// Prints a miette diagnostic (suite errors) and returns the usage exit code.
+pub(crate) fn diagnostic(err: crate::suite::SuiteError) -> i32 {
+    eprintln!("{:?}", miette::Report::new(err));
+    crate::exit::USAGE
+}
+
+fn read_report(p: &std::path::Path) -> Result<crate::model::RunReport, String> {
+    let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not a conform results.json: {e}", p.display()))
+}
+
+fn diff(a: &std::path::Path, b: &std::path::Path) -> i32 {
+    let ra = match read_report(a) {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
+    let rb = match read_report(b) {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
+    print!("{}", crate::report::diff_matrix(&[ra, rb]));
+    crate::exit::OK
+}
+
+/// Resolves the suites and fixtures directories.
+pub(crate) fn resolve_dirs(d: &Dirs) -> Result<(PathBuf, PathBuf), String> {
+    let suites = match &d.suites {
+        Some(p) => p.clone(),
+        None => crate::suite::find_dir("suites").ok_or("no `suites/` directory found (use --suites DIR)")?,
+    };
+    let fixtures = match &d.fixtures {
+        Some(p) => p.clone(),
+        None => crate::suite::find_dir("fixtures").unwrap_or_else(|| suites.with_file_name("fixtures")),
+    };
+    Ok((suites, fixtures))
+}

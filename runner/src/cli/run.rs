@@ -1,0 +1,206 @@
+//! `conform run`: resolve targets, run the selected scenarios, write reports, compare baselines.
+
+use super::{Dirs, diagnostic, resolve_dirs, usage_error};
+use crate::engine::{RunConfig, run_target};
+use crate::exit;
+use crate::model::{RunEvent, RunReport};
+use crate::report::{Reporter, TerminalReporter};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Arguments of `conform run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Target: a path to a PM2-compatible executable, or `npm:PACKAGE@VERSION`; repeatable. Default: the refpm beside conform.
+    #[arg(long = "target", id = "target", value_name = "T")]
+    pub targets: Vec<String>,
+    /// Only these suites (repeatable).
+    #[arg(long = "suite", id = "suite", value_name = "NAME")]
+    pub suites: Vec<String>,
+    /// Only scenarios whose id starts with this (repeatable).
+    #[arg(long = "scenario", id = "scenario", value_name = "ID-PREFIX")]
+    pub scenarios: Vec<String>,
+    /// Reports go to DIR/<target-label>/.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// Scenarios run in parallel (timing-sensitive ones always alone).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: u32,
+    /// Run each scenario N times; a scenario whose verdict varies is `flaky`.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Compare verdicts with this baseline file (a directory: <dir>/<target-label>.json); exit 1 on change.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Rewrite the baseline from this run instead of comparing.
+    #[arg(long, requires = "baseline")]
+    pub update_baseline: bool,
+    /// Multiply every deadline and tolerance (e.g. 2 on a slow machine).
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Directories.
+    #[command(flatten)]
+    pub dirs: Dirs,
+}
+
+fn baseline_path(base: &Path, label: &str) -> PathBuf {
+    if base.is_dir() { base.join(format!("{label}.json")) } else { base.to_path_buf() }
+}
+
+fn node_on_path() -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join("node").is_file()))
+        .unwrap_or(false)
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+/// Runs `conform run`; returns the exit code.
+pub fn run(args: RunArgs) -> i32 {
+    if !(args.time_scale > 0.0 && args.time_scale.is_finite()) {
+        return usage_error(format!("--time-scale must be a positive number, got {}", args.time_scale));
+    }
+    let (suites_dir, fixtures_dir) = match resolve_dirs(&args.dirs) {
+        Ok(d) => d,
+        Err(e) => return usage_error(e),
+    };
+    let fx = crate::engine::fixture_names(&fixtures_dir);
+    if fx.is_empty() {
+        return usage_error(format!("no fixtures (*.js) in {} (use --fixtures DIR)", fixtures_dir.display()));
+    }
+    let suites = match crate::suite::load_dir(&suites_dir, Some(&fx)) {
+        Ok(s) => s,
+        Err(e) => return diagnostic(e),
+    };
+    if let (Some(b), false) = (&args.baseline, args.update_baseline) {
+        if !b.is_dir() {
+            match std::fs::read_to_string(b) {
+                Err(e) => return usage_error(format!("cannot read baseline {}: {e}", b.display())),
+                Ok(t) if serde_json::from_str::<serde_json::Value>(&t).is_err() => {
+                    return usage_error(format!("baseline {} is not valid JSON", b.display()));
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+    let scenarios = match crate::suite::select(&suites, &args.suites, &args.scenarios) {
+        Ok(s) => s,
+        Err(e) => return diagnostic(e),
+    };
+    if !node_on_path() {
+        return usage_error("`node` not found on PATH (the fixtures are Node apps)");
+    }
+    for t in &args.targets {
+        if !t.starts_with("npm:") && t.contains('/') && !is_executable(Path::new(t)) {
+            return usage_error(format!("target `{t}` not found or not executable"));
+        }
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
+    };
+    let cfg = match RunConfig::new(fixtures_dir, args.jobs as usize, args.repeat, args.time_scale) {
+        Ok(c) => Arc::new(c),
+        Err(e) => return usage_error(format!("cannot create a temporary directory: {e}")),
+    };
+    rt.block_on(run_async(args, scenarios, cfg))
+}
+
+async fn run_async(args: RunArgs, scenarios: Vec<crate::suite::Scenario>, cfg: Arc<RunConfig>) -> i32 {
+    let specs: Vec<Option<String>> = if args.targets.is_empty() { vec![None] } else { args.targets.iter().cloned().map(Some).collect() };
+    let mut targets = Vec::new();
+    for s in &specs {
+        match crate::target::resolve(s.as_deref()).await {
+            Ok(t) => targets.push(t),
+            Err(e) => {
+                let hint = if s.is_none() { " (build it with `cargo build -p refpm`, or pass --target)" } else { "" };
+                return usage_error(format!("{e}{hint}"));
+            }
+        }
+        if !is_executable(&targets.last().expect("pushed").command) {
+            return usage_error(format!("target `{}` is not executable", targets.last().expect("pushed").command.display()));
+        }
+    }
+
+    let cancel = cfg.cancel.clone();
+    let sig = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    });
+
+    let (tx, rx) = std::sync::mpsc::channel::<RunEvent>();
+    let printer = std::thread::spawn(move || {
+        let mut term = TerminalReporter::new();
+        let debug = std::env::var_os("CONFORM_DEBUG").is_some();
+        for ev in rx {
+            if let (true, RunEvent::ScenarioFinished { result, .. }) = (debug, &ev) {
+                // CONFORM_DEBUG=1: every result as one JSON line on stderr
+                eprintln!("{}", serde_json::to_string(result).unwrap_or_default());
+            }
+            term.on_event(&ev);
+        }
+    });
+
+    let mut reports: Vec<RunReport> = Vec::new();
+    let mut code = exit::OK;
+    for t in &targets {
+        if cfg.cancel.is_cancelled() {
+            break;
+        }
+        let report = run_target(t, &scenarios, cfg.clone(), &tx).await;
+        let dir = args.report_dir.join(&t.label);
+        if let Err(e) = crate::report::write_reports(&report, &dir) {
+            eprintln!("conform: error: cannot write reports to {}: {e}", dir.display());
+            code = code.max(exit::USAGE);
+        }
+        reports.push(report);
+    }
+    drop(tx);
+    let _ = printer.join();
+    sig.abort();
+
+    if reports.len() > 1 {
+        print!("{}", crate::report::diff_matrix(&reports));
+        let p = args.report_dir.join("matrix.html");
+        if let Err(e) = crate::report::write_matrix_html(&reports, &p) {
+            eprintln!("conform: error: cannot write {}: {e}", p.display());
+        }
+    }
+    if cfg.cancel.is_cancelled() {
+        eprintln!("conform: interrupted; partial report written to {}", args.report_dir.display());
+        return exit::INTERRUPTED;
+    }
+    if code != exit::OK {
+        return code;
+    }
+    if let Some(base) = &args.baseline {
+        let mut changed = false;
+        for r in &reports {
+            let p = baseline_path(base, &r.target.label);
+            if args.update_baseline {
+                if let Err(e) = crate::report::baseline::write(r, &p) {
+                    return usage_error(format!("cannot write baseline {}: {e}", p.display()));
+                }
+                eprintln!("conform: baseline written to {}", p.display());
+                continue;
+            }
+            match crate::report::baseline::compare(r, &p) {
+                Ok(d) if d.is_clean() => {}
+                Ok(d) => {
+                    changed = true;
+                    eprintln!("conform: {} differs from baseline {}:", r.target.label, p.display());
+                    for c in &d.changes {
+                        eprintln!("  {c}");
+                    }
+                }
+                Err(e) => return usage_error(format!("baseline {}: {e}", p.display())),
+            }
+        }
+        return if changed { exit::FAILED } else { exit::OK };
+    }
+    if reports.iter().any(|r| r.summary.must_failures > 0) { exit::FAILED } else { exit::OK }
+}

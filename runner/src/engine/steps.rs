@@ -1,0 +1,372 @@
+//! Executing the step vocabulary against the target.
+
+use super::background::{self, spawn_sampler};
+use super::ctx::{Abort, Ctx, StepSpan};
+use crate::load::{ConnMode, LoadRun, LoadSpec, Protocol};
+use crate::model::CheckResult;
+use crate::suite::{ActOn, LoadMode, LoadProtocol, Step};
+use crate::target::{CmdOutput, Proc};
+use std::time::Duration;
+
+/// Default deadline of one lifecycle command before `--time-scale`.
+const CMD_MS: u64 = 30_000;
+
+fn failed(name: &str, expected: String, observed: String) -> Abort {
+    Abort::Failed(CheckResult { name: name.to_string(), passed: false, expected, observed })
+}
+
+/// The load protocol a fixture speaks.
+pub fn fixture_protocol(fixture: &str) -> Protocol {
+    match fixture {
+        "https" => Protocol::Https,
+        "tcp" => Protocol::Tcp,
+        "udp" => Protocol::Udp,
+        _ => Protocol::Http,
+    }
+}
+
+impl Ctx {
+    fn act_on(&self, on: ActOn) -> String {
+        match on {
+            ActOn::App => self.sc.app.name.clone(),
+            ActOn::All => "all".to_string(),
+            ActOn::Ecosystem => "ecosystem.json".to_string(),
+        }
+    }
+
+    /// Runs one target command as step `kind`, recording its span and exit code.
+    async fn cli(&mut self, kind: &str, args: &[String], deadline_ms: u64) -> Result<CmdOutput, Abort> {
+        let start = self.now();
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let deadline = self.scaled(deadline_ms);
+        let out = self
+            .sb
+            .run(&self.target, &argv, deadline)
+            .await
+            .map_err(|e| Abort::Error(format!("cannot run {}: {e}", self.target.display())))?;
+        let end = self.now();
+        self.spans.push(StepSpan { kind: kind.to_string(), start, end, exit: out.code });
+        let n = self.spans.iter().filter(|s| s.kind == kind).count();
+        self.values.insert(format!("{kind}.{n}.ms"), end - start);
+        if let Some(c) = out.code {
+            self.values.insert(format!("{kind}.{n}.exit"), c as f64);
+        }
+        if out.timed_out {
+            return Err(Abort::Error(format!("`{}` did not return within {} ms", args.join(" "), deadline.as_millis())));
+        }
+        if let Some(line) = out.unsupported_line() {
+            return Err(Abort::Unsupported(format!("`{}`: {line}", args.join(" "))));
+        }
+        Ok(out)
+    }
+
+    fn start_args(&self) -> Vec<String> {
+        let a = &self.sc.app;
+        let mut v = vec!["start".to_string(), self.app_script().display().to_string(), "--name".into(), a.name.clone()];
+        if let Some(i) = &a.instances {
+            v.push("-i".into());
+            v.push(i.cli());
+        }
+        if let Some(k) = a.kill_timeout {
+            v.extend(["--kill-timeout".to_string(), k.to_string()]);
+        }
+        if let Some(l) = a.listen_timeout {
+            v.extend(["--listen-timeout".to_string(), l.to_string()]);
+        }
+        if a.wait_ready {
+            v.push("--wait-ready".into());
+        }
+        if a.shutdown_with_message {
+            v.push("--shutdown-with-message".into());
+        }
+        v
+    }
+
+    /// Writes `ecosystem.json` for the app and the extra apps.
+    fn write_ecosystem(&self) -> Result<(), Abort> {
+        let a = &self.sc.app;
+        let mut env = serde_json::Map::new();
+        env.insert("PORT".into(), self.port.to_string().into());
+        env.insert("CONFORM_RECORD".into(), self.record.display().to_string().into());
+        if let Some(v) = &a.instance_var {
+            env.insert("CONFORM_INSTANCE_VAR".into(), v.clone().into());
+        }
+        for (k, v) in &a.env {
+            env.insert(k.clone(), v.clone().into());
+        }
+        let mut app = serde_json::json!({
+            "name": a.name,
+            "script": self.app_script().display().to_string(),
+            "env": env,
+        });
+        let o = app.as_object_mut().expect("object");
+        if let Some(i) = &a.instances {
+            o.insert("instances".into(), i.json());
+        }
+        if let Some(k) = a.kill_timeout {
+            o.insert("kill_timeout".into(), k.into());
+        }
+        if let Some(l) = a.listen_timeout {
+            o.insert("listen_timeout".into(), l.into());
+        }
+        if a.wait_ready {
+            o.insert("wait_ready".into(), true.into());
+        }
+        if a.shutdown_with_message {
+            o.insert("shutdown_with_message".into(), true.into());
+        }
+        if let Some(v) = &a.instance_var {
+            o.insert("instance_var".into(), v.clone().into());
+        }
+        if let Some(m) = &a.exec_mode {
+            o.insert("exec_mode".into(), m.clone().into());
+        }
+        let mut apps = vec![app];
+        for x in &self.sc.extra_apps {
+            let script = self.sb.file(&format!("{}.js", x.name));
+            self.write_stub(&script, x.fixture.as_deref().unwrap_or(&self.sc.fixture)).map_err(|e| Abort::Error(e.to_string()))?;
+            let mut e = serde_json::Map::new();
+            e.insert("PORT".into(), self.extra_ports.get(&x.name).copied().unwrap_or(0).to_string().into());
+            e.insert("CONFORM_RECORD".into(), self.extra_records.get(&x.name).map(|p| p.display().to_string()).unwrap_or_default().into());
+            let mut j = serde_json::json!({"name": x.name, "script": script.display().to_string(), "env": e});
+            if let Some(i) = &x.instances {
+                j.as_object_mut().expect("object").insert("instances".into(), i.json());
+            }
+            apps.push(j);
+        }
+        let text = serde_json::to_string_pretty(&serde_json::json!({ "apps": apps })).unwrap_or_default();
+        std::fs::write(self.sb.file("ecosystem.json"), text).map_err(|e| Abort::Error(format!("cannot write ecosystem.json: {e}")))
+    }
+
+    async fn jlist(&self) -> Result<Vec<Proc>, Abort> {
+        match background::jlist(&self.sb, &self.target, self.sc.instance_var(), self.scaled(CMD_MS)).await {
+            Ok(Some(l)) => Ok(l),
+            Ok(None) => Err(failed("jlist", "a JSON array from `jlist`".into(), "no JSON array in its output".into())),
+            Err(e) => Err(Abort::Error(e)),
+        }
+    }
+
+    /// The app's processes in a listing.
+    pub fn app_procs<'a>(&self, l: &'a [Proc]) -> Vec<&'a Proc> {
+        l.iter().filter(|p| p.name == self.sc.app.name).collect()
+    }
+
+    /// Runs one step.
+    pub async fn exec(&mut self, step: &Step) -> Result<(), Abort> {
+        match step {
+            Step::Start { args } => {
+                let mut v = self.start_args();
+                v.extend(args.iter().cloned());
+                self.cli("start", &v, CMD_MS).await?;
+            }
+            Step::StartEcosystem { only } => {
+                self.write_ecosystem()?;
+                let mut v = vec!["start".to_string(), "ecosystem.json".to_string()];
+                if let Some(o) = only {
+                    v.extend(["--only".to_string(), o.clone()]);
+                }
+                self.cli("start-ecosystem", &v, CMD_MS).await?;
+            }
+            Step::Reload { on, only, times, pause_ms, args, timeout_ms } => {
+                for i in 0..*times {
+                    if i > 0 && *pause_ms > 0 {
+                        tokio::time::sleep(Duration::from_millis(*pause_ms)).await;
+                    }
+                    let mut v = vec!["reload".to_string(), self.act_on(*on)];
+                    if let Some(o) = only {
+                        v.extend(["--only".to_string(), o.clone()]);
+                    }
+                    v.extend(args.iter().cloned());
+                    self.cli("reload", &v, *timeout_ms).await?;
+                }
+            }
+            Step::Restart { on, times, pause_ms } => {
+                for i in 0..*times {
+                    if i > 0 && *pause_ms > 0 {
+                        tokio::time::sleep(Duration::from_millis(*pause_ms)).await;
+                    }
+                    let v = vec!["restart".to_string(), self.act_on(*on)];
+                    self.cli("restart", &v, CMD_MS).await?;
+                }
+            }
+            Step::Stop { on } => {
+                let v = vec!["stop".to_string(), self.act_on(*on)];
+                self.cli("stop", &v, CMD_MS).await?;
+            }
+            Step::Delete { on } => {
+                let v = vec!["delete".to_string(), self.act_on(*on)];
+                self.cli("delete", &v, CMD_MS).await?;
+            }
+            Step::Scale { to } => {
+                let v = vec!["scale".to_string(), self.sc.app.name.clone(), to.clone()];
+                self.cli("scale", &v, CMD_MS).await?;
+            }
+            Step::WaitOnline { count, timeout_ms } => {
+                let n = count.resolve(self.cpus) as usize;
+                let start = self.now();
+                let deadline = tokio::time::Instant::now() + self.scaled(*timeout_ms);
+                loop {
+                    let l = self.jlist().await?;
+                    let procs = self.app_procs(&l);
+                    let online = procs.iter().filter(|p| p.status == "online").count();
+                    if online >= n {
+                        break;
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        let st: Vec<&str> = procs.iter().map(|p| p.status.as_str()).collect();
+                        return Err(failed(
+                            "wait-online",
+                            format!("{n} online within {} ms", self.scaled(*timeout_ms).as_millis()),
+                            format!("{online} online (statuses: [{}])", st.join(", ")),
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                let end = self.now();
+                self.spans.push(StepSpan { kind: "wait-online".into(), start, end, exit: None });
+            }
+            Step::WaitListening { count, timeout_ms } => {
+                let n = count.resolve(self.cpus) as usize;
+                let deadline = tokio::time::Instant::now() + self.scaled(*timeout_ms);
+                loop {
+                    let ws = self.workers();
+                    let k = ws.iter().filter(|w| w.listening.is_some() && w.end().is_none()).count();
+                    if k >= n {
+                        break;
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(failed(
+                            "wait-listening",
+                            format!("{n} live processes listening within {} ms", self.scaled(*timeout_ms).as_millis()),
+                            format!("{k} listening"),
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            Step::WaitRecord { event, count, timeout_ms } => {
+                let deadline = tokio::time::Instant::now() + self.scaled(*timeout_ms);
+                loop {
+                    let k = super::record::read(&self.record, self.origin_epoch_ms).iter().filter(|e| &e.event == event).count();
+                    if k >= *count as usize {
+                        break;
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(failed(
+                            "wait-record",
+                            format!("{count} `{event}` events within {} ms", self.scaled(*timeout_ms).as_millis()),
+                            format!("{k}"),
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            Step::Load { name, rate, duration_ms, mode, protocol, path, timeout_ms, max_requests } => {
+                let protocol = match protocol {
+                    Some(LoadProtocol::Http) => Protocol::Http,
+                    Some(LoadProtocol::Https) => Protocol::Https,
+                    Some(LoadProtocol::Tcp) => Protocol::Tcp,
+                    Some(LoadProtocol::Udp) => Protocol::Udp,
+                    None => fixture_protocol(&self.sc.fixture),
+                };
+                let mode = match mode {
+                    Some(LoadMode::KeepAlive) => ConnMode::KeepAlive,
+                    _ => ConnMode::NewConnection,
+                };
+                let spec = LoadSpec {
+                    protocol,
+                    host: "127.0.0.1".into(),
+                    port: self.port,
+                    path: path.clone(),
+                    rate: *rate,
+                    duration: Duration::from_millis(*duration_ms),
+                    max_requests: max_requests.unwrap_or(u64::MAX),
+                    mode,
+                    timeout: Duration::from_millis(*timeout_ms),
+                };
+                let start = self.now();
+                self.spans.push(StepSpan { kind: format!("load:{name}"), start, end: start + *duration_ms as f64, exit: None });
+                self.loads.insert(name.clone(), LoadRun::start(spec, self.origin));
+            }
+            Step::LoadFinish { name } => {
+                let run = self.loads.remove(name).ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
+                let r = run.finish().await;
+                self.load_results.insert(name.clone(), r);
+            }
+            Step::LoadStop { name } => {
+                let run = self.loads.remove(name).ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
+                let r = run.stop().await;
+                self.load_results.insert(name.clone(), r);
+            }
+            Step::RequestSlow { name, path, timeout_ms } => {
+                let port = self.port;
+                let path = path.clone();
+                let timeout = Duration::from_millis(*timeout_ms);
+                let proto = fixture_protocol(&self.sc.fixture);
+                let start = self.now();
+                self.values.insert(format!("request.{name}.start_ms"), start);
+                self.slow.insert(
+                    name.clone(),
+                    tokio::spawn(async move { crate::load::probe(proto, "127.0.0.1", port, &path, timeout).await }),
+                );
+            }
+            Step::AwaitRequest { name } => {
+                let h = self.slow.remove(name).ok_or_else(|| Abort::Error(format!("no request named `{name}` is pending")))?;
+                let r = h.await.map_err(|e| Abort::Error(format!("request task failed: {e}")))?;
+                let start = self.values.get(&format!("request.{name}.start_ms")).copied().unwrap_or(0.0);
+                let took = self.now() - start;
+                self.values.insert(format!("request.{name}.ms"), took);
+                self.slow_results.insert(name.clone(), (r, took));
+            }
+            Step::Requests { name, count } => {
+                let mut answers = Vec::new();
+                for _ in 0..*count {
+                    match super::http::get_json(self.port, "/", Duration::from_secs(5)).await {
+                        Ok((200, v)) => answers.push(v),
+                        Ok((code, _)) => answers.push(serde_json::json!({ "error": format!("status {code}") })),
+                        Err(e) => answers.push(serde_json::json!({ "error": e })),
+                    }
+                }
+                self.answers.insert(name.clone(), answers);
+            }
+            Step::Sleep { ms } => tokio::time::sleep(Duration::from_millis(*ms)).await,
+            Step::SwapFixture { to } => {
+                let p = self.app_script();
+                self.write_stub(&p, to).map_err(|e| Abort::Error(format!("cannot swap the app script: {e}")))?;
+                let t = self.now();
+                self.spans.push(StepSpan { kind: "swap-fixture".into(), start: t, end: t, exit: None });
+            }
+            Step::Snapshot { label } => {
+                let l = self.jlist().await?;
+                self.snapshots.insert(label.clone(), l);
+            }
+            Step::Sample { every_ms } => {
+                if self.sampler.is_none() {
+                    self.sampler = Some(spawn_sampler(
+                        self.sb.clone(),
+                        self.target.clone(),
+                        self.sc.instance_var().to_string(),
+                        Duration::from_millis(*every_ms),
+                        self.origin,
+                        self.samples.clone(),
+                    ));
+                }
+            }
+            Step::SampleStop {} => {
+                if let Some(h) = self.sampler.take() {
+                    h.abort();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the final `jlist` snapshot (label `end`) unless the steps took one.
+    pub async fn final_snapshot(&mut self) -> Result<(), Abort> {
+        if !self.snapshots.contains_key("end") {
+            let l = self.jlist().await?;
+            self.snapshots.insert("end".into(), l);
+        }
+        Ok(())
+    }
+}

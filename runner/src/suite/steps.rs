@@ -1,0 +1,276 @@
+//! The step vocabulary: what a scenario does, in order (`[[scenario.steps]]` with `do = "..."`).
+
+use super::CountExpr;
+use serde::Deserialize;
+
+/// Load protocol as written in a suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadProtocol {
+    /// HTTP/1.1.
+    Http,
+    /// HTTPS (self-signed certificate made per run).
+    Https,
+    /// A line over TCP.
+    Tcp,
+    /// One datagram.
+    Udp,
+}
+
+/// Connection mode as written in a suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadMode {
+    /// A new connection (or socket) per request.
+    NewConnection,
+    /// One kept-alive connection per client.
+    KeepAlive,
+}
+
+/// What a lifecycle command acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActOn {
+    /// The app by name.
+    #[default]
+    App,
+    /// `all`.
+    All,
+    /// The ecosystem file the runner wrote.
+    Ecosystem,
+}
+
+fn one() -> u32 {
+    1
+}
+fn main_load() -> String {
+    "main".to_string()
+}
+fn slow() -> String {
+    "slow".to_string()
+}
+fn slash() -> String {
+    "/".to_string()
+}
+fn slow_path() -> String {
+    "/slow".to_string()
+}
+fn t15000() -> u64 {
+    15000
+}
+fn t3000() -> u64 {
+    3000
+}
+fn t10000() -> u64 {
+    10000
+}
+fn t100() -> u64 {
+    100
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Step {
+    /// `<target> start <app.js> --name <name>` plus flags from the app config and `args`.
+    Start {
+        /// Extra arguments.
+        #[serde(default)]
+        args: Vec<String>,
+    },
+    /// Writes `ecosystem.json` from the app config and runs `<target> start ecosystem.json [--only X]`.
+    StartEcosystem {
+        /// `--only`.
+        only: Option<String>,
+    },
+    /// `<target> reload <name|all|ecosystem.json>`, `times` times.
+    Reload {
+        /// What to reload.
+        #[serde(default)]
+        on: ActOn,
+        /// `--only` (with `on = "ecosystem"`).
+        only: Option<String>,
+        /// How many reloads in a row.
+        #[serde(default = "one")]
+        times: u32,
+        /// Pause between reloads, ms.
+        #[serde(default)]
+        pause_ms: u64,
+        /// Extra arguments.
+        #[serde(default)]
+        args: Vec<String>,
+        /// Deadline of one reload command, ms.
+        #[serde(default = "t15000")]
+        timeout_ms: u64,
+    },
+    /// `<target> restart <name|all|ecosystem.json>`, `times` times.
+    Restart {
+        /// What to restart.
+        #[serde(default)]
+        on: ActOn,
+        /// How many restarts.
+        #[serde(default = "one")]
+        times: u32,
+        /// Pause between restarts, ms.
+        #[serde(default)]
+        pause_ms: u64,
+    },
+    /// `<target> stop <name>`.
+    Stop {
+        /// What to stop.
+        #[serde(default)]
+        on: ActOn,
+    },
+    /// `<target> delete <name>`.
+    Delete {
+        /// What to delete.
+        #[serde(default)]
+        on: ActOn,
+    },
+    /// `<target> scale <name> <to>` (`"2"` or `"+1"`).
+    Scale {
+        /// Target count, absolute or `+N`.
+        to: String,
+    },
+    /// Polls `jlist` until `count` processes of the app are `online`.
+    WaitOnline {
+        /// How many.
+        count: CountExpr,
+        /// Deadline, ms.
+        #[serde(default = "t15000")]
+        timeout_ms: u64,
+    },
+    /// Polls the fixture record until `count` live processes of the app have listened.
+    WaitListening {
+        /// How many.
+        count: CountExpr,
+        /// Deadline, ms.
+        #[serde(default = "t15000")]
+        timeout_ms: u64,
+    },
+    /// Polls the fixture record until it holds `count` events named `event`.
+    WaitRecord {
+        /// Event name (`request-start`, `ready-sent`, ...).
+        event: String,
+        /// How many.
+        #[serde(default = "one")]
+        count: u32,
+        /// Deadline, ms.
+        #[serde(default = "t15000")]
+        timeout_ms: u64,
+    },
+    /// Starts open-loop load in the background.
+    Load {
+        /// Name checks refer to.
+        #[serde(default = "main_load")]
+        name: String,
+        /// Requests per second.
+        rate: u32,
+        /// Duration, ms.
+        duration_ms: u64,
+        /// `new-connection` or `keep-alive`.
+        #[serde(default)]
+        mode: Option<LoadMode>,
+        /// Protocol; default from the fixture.
+        #[serde(default)]
+        protocol: Option<LoadProtocol>,
+        /// Request path.
+        #[serde(default = "slash")]
+        path: String,
+        /// Per-request timeout, ms (an unanswered request is a failure).
+        #[serde(default = "t3000")]
+        timeout_ms: u64,
+        /// Upper bound on requests.
+        max_requests: Option<u64>,
+    },
+    /// Waits until a background load has run its course.
+    LoadFinish {
+        /// Which load.
+        #[serde(default = "main_load")]
+        name: String,
+    },
+    /// Stops a background load now (in-flight requests get their timeout).
+    LoadStop {
+        /// Which load.
+        #[serde(default = "main_load")]
+        name: String,
+    },
+    /// Starts one slow request (`GET /slow`) in the background.
+    RequestSlow {
+        /// Name checks refer to.
+        #[serde(default = "slow")]
+        name: String,
+        /// Path.
+        #[serde(default = "slow_path")]
+        path: String,
+        /// Deadline, ms.
+        #[serde(default = "t10000")]
+        timeout_ms: u64,
+    },
+    /// Waits for a background slow request to end.
+    AwaitRequest {
+        /// Which request.
+        #[serde(default = "slow")]
+        name: String,
+    },
+    /// Sends `count` sequential `GET /` and keeps the answers (stateless demonstration).
+    Requests {
+        /// Name checks refer to.
+        #[serde(default = "main_load")]
+        name: String,
+        /// How many.
+        count: u32,
+    },
+    /// Waits a fixed time (scaled by `--time-scale`); for letting load run, never for synchronisation.
+    Sleep {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// Replaces the app's script with another fixture (the next reload picks the new build).
+    SwapFixture {
+        /// Fixture name.
+        to: String,
+    },
+    /// Takes a `jlist` snapshot under a label (checks compare snapshots).
+    Snapshot {
+        /// Label.
+        label: String,
+    },
+    /// Starts sampling `jlist` in the background until the scenario ends or `sample-stop`.
+    Sample {
+        /// Interval, ms.
+        #[serde(default = "t100")]
+        every_ms: u64,
+    },
+    /// Stops the `jlist` sampler.
+    SampleStop {},
+}
+
+impl Step {
+    /// The step's kebab-case name (`reload`), as in the file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Start { .. } => "start",
+            Step::StartEcosystem { .. } => "start-ecosystem",
+            Step::Reload { .. } => "reload",
+            Step::Restart { .. } => "restart",
+            Step::Stop { .. } => "stop",
+            Step::Delete { .. } => "delete",
+            Step::Scale { .. } => "scale",
+            Step::WaitOnline { .. } => "wait-online",
+            Step::WaitListening { .. } => "wait-listening",
+            Step::WaitRecord { .. } => "wait-record",
+            Step::Load { .. } => "load",
+            Step::LoadFinish { .. } => "load-finish",
+            Step::LoadStop { .. } => "load-stop",
+            Step::RequestSlow { .. } => "request-slow",
+            Step::AwaitRequest { .. } => "await-request",
+            Step::Requests { .. } => "requests",
+            Step::Sleep { .. } => "sleep",
+            Step::SwapFixture { .. } => "swap-fixture",
+            Step::Snapshot { .. } => "snapshot",
+            Step::Sample { .. } => "sample",
+            Step::SampleStop {} => "sample-stop",
+        }
+    }
+}

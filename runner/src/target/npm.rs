@@ -1,0 +1,52 @@
+//! `npm:PACKAGE@VERSION` targets: installed once into a cache directory and reused.
+
+use super::TargetError;
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn cache_root() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("conform/npm");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    home.join(".cache/conform/npm")
+}
+
+/// Installs `spec` (`pm2@7.0.4`) unless already cached; returns the path of its binary.
+pub async fn install(spec: &str) -> Result<PathBuf, TargetError> {
+    let (pkg, ver) = match spec.rsplit_once('@') {
+        Some((p, v)) if !p.is_empty() && !v.is_empty() => (p, v),
+        _ => return Err(TargetError::BadSpec(format!("npm:{spec}"))),
+    };
+    if pkg.contains("..") || ver.contains('/') {
+        return Err(TargetError::BadSpec(format!("npm:{spec}")));
+    }
+    let dir = cache_root().join(format!("{}@{ver}", pkg.replace('/', "+")));
+    let bin_name = pkg.rsplit('/').next().unwrap_or(pkg);
+    let bin = dir.join("node_modules/.bin").join(bin_name);
+    if bin.is_file() {
+        return Ok(bin);
+    }
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("package.json"), "{\"private\":true}\n")?;
+    let env: Vec<(String, String)> = ["PATH", "HOME", "npm_config_cache", "NPM_CONFIG_REGISTRY"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .collect();
+    let npm = std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).map(|d| d.join("npm")).find(|p| p.is_file()))
+        .ok_or_else(|| TargetError::Npm { spec: spec.into(), detail: "npm not found on PATH".into() })?;
+    let out = super::run_command(
+        &npm,
+        &["install", "--no-audit", "--no-fund", "--silent", &format!("{pkg}@{ver}")],
+        &dir,
+        &env,
+        Duration::from_secs(600),
+    )
+    .await?;
+    if out.code != Some(0) || !bin.is_file() {
+        let detail = out.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no binary installed").to_string();
+        return Err(TargetError::Npm { spec: spec.into(), detail });
+    }
+    Ok(bin)
+}
