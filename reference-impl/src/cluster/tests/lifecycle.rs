@@ -1,0 +1,163 @@
+//! Messages, graceful disconnect, reload without closing the socket, release, plain fork children.
+
+use serde_json::json;
+
+use super::harness::*;
+use crate::cluster::{LbPolicy, WorkerEvent};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_message_arrives_and_user_message_reaches_the_app() {
+    let mut rig = Rig::new();
+    let app = rig.write("app.js", HTTP_APP);
+    let port = free_port();
+    let (w, mut rx) = rig.spawn(&app, &[port.to_string()], "msg", Some(LbPolicy::Rr));
+    let ready = wait_msg(&mut rx, "ready", |v| v.is_string()).await;
+    assert_eq!(ready, json!("ready"));
+    w.send(json!("shutdown")).unwrap();
+    assert_eq!(
+        wait_msg(&mut rx, "echo", |v| v.get("got").is_some()).await,
+        json!({"got": "shutdown"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_lets_the_inflight_request_finish_then_exits_zero() {
+    let mut rig = Rig::new();
+    let app = rig.write("app.js", HTTP_APP);
+    let port = free_port();
+    let (w, mut rx) = rig.spawn(
+        &app,
+        &[port.to_string(), "1500".into()],
+        "slow",
+        Some(LbPolicy::Rr),
+    );
+    wait_msg(&mut rx, "ready", |v| v == "ready").await;
+    let slow = tokio::spawn(http_get(port, "/slow"));
+    wait_msg(&mut rx, "slow request started", |v| v.get("slow").is_some()).await;
+    w.disconnect().unwrap();
+    let body = slow.await.unwrap().unwrap();
+    assert_eq!(body, format!("slow {}", w.pid()));
+    let (ev, seen) = wait_for(&mut rx, "exit", |e| matches!(e, WorkerEvent::Exited { .. })).await;
+    assert_eq!(
+        ev,
+        WorkerEvent::Exited {
+            code: Some(0),
+            signal: None
+        }
+    );
+    assert!(seen.contains(&WorkerEvent::ServerClosed), "{seen:?}");
+    assert!(seen.contains(&WorkerEvent::ChannelClosed), "{seen:?}");
+    assert!(!w.is_alive());
+    assert!(rx.recv().await.is_none(), "exited is the last event");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_keeps_the_listening_socket_and_release_closes_it() {
+    let mut rig = Rig::new();
+    let app = rig.write("app.js", HTTP_APP);
+    let port = free_port();
+    let (old, mut rx_old) = rig.spawn(&app, &[port.to_string()], "rl", Some(LbPolicy::Rr));
+    wait_msg(&mut rx_old, "ready old", |v| v == "ready").await;
+    // Connections keep being served while the old worker is replaced.
+    let load = tokio::spawn(async move {
+        let mut bodies = Vec::new();
+        for _ in 0..30 {
+            bodies.push(http_get(port, "/").await);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        bodies
+    });
+    let (new, mut rx_new) = rig.spawn(&app, &[port.to_string()], "rl", Some(LbPolicy::Rr));
+    wait_msg(&mut rx_new, "ready new", |v| v == "ready").await;
+    old.disconnect().unwrap();
+    assert_eq!(wait_exit(&mut rx_old).await, (Some(0), None));
+    let bodies = load.await.unwrap();
+    let errors: Vec<_> = bodies.iter().filter(|b| b.is_err()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(http_get(port, "/").await.unwrap(), new.pid().to_string());
+
+    // The app stops: once released and unused, the port is free again.
+    new.disconnect().unwrap();
+    assert_eq!(wait_exit(&mut rx_new).await, (Some(0), None));
+    assert_eq!(
+        rig.balancer.open_keys(),
+        1,
+        "kept open until the group is released"
+    );
+    rig.balancer.release_group("rl");
+    assert_eq!(rig.balancer.open_keys(), 0);
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while std::net::TcpListener::bind(("::", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "port {port} still bound"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fork_child_with_channel_gets_and_sends_messages() {
+    let mut rig = Rig::new();
+    let app = rig.write(
+        "fork.js",
+        r#"
+const cluster = require('cluster');
+process.send({ isWorker: cluster.isWorker, env: Object.keys(process.env).filter((k) => k.startsWith('NODE_')) });
+process.on('message', (m) => { process.send({ got: m }); if (m === 'shutdown') process.exit(0); });
+"#,
+    );
+    let (w, mut rx) = rig.spawn(&app, &[], "fork", None);
+    let info = wait_msg(&mut rx, "info", |v| v.get("isWorker").is_some()).await;
+    assert_eq!(info, json!({"isWorker": false, "env": []}));
+    w.send(json!({"unicode": "héllo ✓"})).unwrap();
+    assert_eq!(
+        wait_msg(&mut rx, "echo", |v| v.get("got").is_some()).await,
+        json!({"got": {"unicode": "héllo ✓"}})
+    );
+    w.send(json!("shutdown")).unwrap();
+    assert_eq!(wait_exit(&mut rx).await, (Some(0), None));
+    assert!(w.send(json!("late")).is_err() || !w.is_alive());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signal_group_reaches_the_whole_tree() {
+    let mut rig = Rig::new();
+    let app = rig.write(
+        "tree.js",
+        r#"
+const { spawn } = require('child_process');
+const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+process.send({ grandchild: c.pid });
+setInterval(() => {}, 1000);
+"#,
+    );
+    let (w, mut rx) = rig.spawn(&app, &[], "tree", None);
+    let gc =
+        wait_msg(&mut rx, "grandchild pid", |v| v.get("grandchild").is_some()).await["grandchild"]
+            .as_i64()
+            .unwrap() as i32;
+    w.signal_group(nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert_eq!(wait_exit(&mut rx).await, (None, Some(libc::SIGTERM)));
+    let deadline = std::time::Instant::now() + DEADLINE;
+    // The grandchild is not ours to reap: it is gone (or a zombie of the dead parent, re-parented).
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{gc}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.split_whitespace().next());
+        if stat.is_empty() || state == Some("Z") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "grandchild {gc} survived: {stat}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        w.signal(nix::sys::signal::Signal::SIGTERM),
+        Err(nix::errno::Errno::ESRCH)
+    );
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests with real `node` workers and tiny apps written to a temp dir.
+
+mod harness;
+mod lifecycle;
+mod serving;
+mod udp;
