@@ -135,3 +135,15 @@ fn kill_without_daemon_exits_0() {
     assert_eq!(code, 0);
     assert!(out.contains("PM2 Daemon Stopped"));
 }
+
+#[test]
+fn protocol_version_mismatch_is_reported() {
+    use std::io::{BufRead, BufReader, Write};
+    let h = Home::new();
+    h.ok(&["ping"]);
+    let mut s = std::os::unix::net::UnixStream::connect(h.path().join("rpc.sock")).unwrap();
+    s.write_all(b"{\"version\":999,\"cmd\":{\"verb\":\"ping\"}}\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).unwrap();
+    assert!(line.contains("protocol version mismatch"), "{line}");
+}

@@ -207,3 +207,40 @@ fn orphaned_fork_processes_are_killed_by_the_next_daemon() {
     assert!(h.jlist().is_empty());
     assert!(poll(5, || (!alive(pid)).then_some(())).is_some(), "orphan {pid} still alive");
 }
+
+#[test]
+fn exp_backoff_grows_the_delay() {
+    let h = Home::new();
+    let script = fixture("crash-at-boot.js");
+    h.ok(&["start", script.to_str().unwrap(), "--name", "bo", "--exp-backoff-restart-delay", "200"]);
+    let l = h.wait_list(20, "third restart", |l| l[0]["pm2_env"]["restart_time"].as_u64() >= Some(3));
+    let prev = l[0]["pm2_env"]["prev_restart_delay"].as_u64().unwrap();
+    assert!(prev >= 450, "backoff did not grow: {prev}");
+    h.ok(&["stop", "bo"]);
+}
+
+#[test]
+fn daemon_stops_apps_on_sigterm() {
+    let h = Home::new();
+    let script = fixture("idle.sh");
+    h.ok(&["start", script.to_str().unwrap(), "--name", "t", "-i", "2"]);
+    let pids: Vec<i32> = h.jlist().iter().map(|p| p["pid"].as_i64().unwrap() as i32).collect();
+    let daemon = h.daemon_pid().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(daemon), nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(poll(10, || (!alive(daemon)).then_some(())).is_some(), "daemon survived SIGTERM");
+    for p in pids {
+        assert!(!alive(p), "app {p} survived the daemon's SIGTERM");
+    }
+}
+
+#[test]
+fn state_file_is_written() {
+    let h = Home::new();
+    h.ok(&["start", fixture("idle.sh").to_str().unwrap(), "--name", "st"]);
+    let path = h.path().join("state.json");
+    let v = poll(5, || {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
+        (v.as_array()?.len() == 1).then_some(v)
+    });
+    assert!(v.is_some(), "state.json not written");
+}

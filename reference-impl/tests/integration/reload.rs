@@ -35,14 +35,17 @@ fn instances(l: &[serde_json::Value]) -> BTreeMap<i64, i64> {
 }
 
 #[rstest]
-#[case(2)]
-#[case(4)]
-fn reload_under_load_drops_nothing(#[case] n: usize) {
+#[case::plain_2_rr(2, "http.js", "rr")]
+#[case::plain_4_rr(4, "http.js", "rr")]
+#[case::graceful_2_rr(2, "graceful.js", "rr")]
+#[case::plain_2_shared(2, "http.js", "shared")]
+#[case::graceful_4_shared(4, "graceful.js", "shared")]
+fn reload_under_load_drops_nothing(#[case] n: usize, #[case] app: &str, #[case] policy: &str) {
     let h = Home::new();
     let port = free_port();
-    let script = fixture("http.js");
+    let script = fixture(app);
     let (code, out, err) = h.run_env(
-        &["start", script.to_str().unwrap(), "-i", &n.to_string(), "--name", "web"],
+        &["start", script.to_str().unwrap(), "-i", &n.to_string(), "--name", "web", "--lb-policy", policy],
         &[("PORT", &port.to_string())],
     );
     assert_eq!(code, 0, "{out}{err}");
@@ -58,7 +61,7 @@ fn reload_under_load_drops_nothing(#[case] n: usize) {
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::SeqCst);
     let (ok, failures) = c.join().unwrap();
-    eprintln!("reload of {n}: {ok} ok, {} failed", failures.len());
+    eprintln!("reload of {n} {app} {policy}: {ok} ok, {} failed", failures.len());
     assert_eq!(code, 0, "{out}{err}");
     assert!(failures.is_empty(), "{} failed of {}: {:?}", failures.len(), ok + failures.len(), &failures[..failures.len().min(5)]);
     assert!(ok > 20, "the client made too few requests ({ok})");
@@ -114,4 +117,71 @@ fn fork_reload_is_a_restart_and_stopped_apps_start() {
     h.ok(&["stop", "f"]);
     h.ok(&["reload", "f"]);
     assert_eq!(status(&h.jlist()[0]), "online");
+}
+
+#[test]
+fn reload_into_a_build_that_never_listens_keeps_serving() {
+    let h = Home::new();
+    let port = free_port();
+    let app = h.path().join("app.js");
+    std::fs::copy(fixture("http.js"), &app).unwrap();
+    let (code, out, err) = h.run_env(
+        &["start", app.to_str().unwrap(), "-i", "2", "--name", "web", "--listen-timeout", "1500"],
+        &[("PORT", &port.to_string())],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let before = h.wait_list(20, "online", |l| l.len() == 2 && l.iter().all(|p| status(p) == "online"));
+    std::fs::copy(fixture("never-listens.js"), &app).unwrap();
+    let t0 = std::time::Instant::now();
+    let (code, _, err) = h.run(&["reload", "web"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(t0.elapsed() >= Duration::from_millis(1400), "gave up before listen_timeout");
+    assert!(err.contains("did not listen within listen_timeout"), "{err}");
+    let after = h.jlist();
+    let pids = |l: &[serde_json::Value]| l.iter().map(|p| p["pid"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(pids(&before), pids(&after));
+    http_pid(port).expect("still serving");
+}
+
+#[test]
+fn wait_ready_reload_without_ready_proceeds_with_a_warning() {
+    let h = Home::new();
+    let port = free_port();
+    let script = fixture("wait-ready.js");
+    let (code, out, err) = h.run_env(
+        &["start", script.to_str().unwrap(), "-i", "1", "--name", "wr", "--wait-ready", "--listen-timeout", "1500"],
+        &[("PORT", &port.to_string()), ("READY_DELAY", "never")],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let before = h.jlist();
+    let (code, _, err) = h.run(&["reload", "wr"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("no 'ready' message within listen_timeout"), "{err}");
+    let after = h.jlist();
+    assert_ne!(before[0]["pid"], after[0]["pid"]);
+    assert_eq!(status(&after[0]), "online");
+}
+
+#[test]
+fn reload_by_ecosystem_file_with_only() {
+    let h = Home::new();
+    let port = free_port();
+    let file = h.path().join("eco.json");
+    let text = format!(
+        r#"{{"apps":[{{"name":"a","script":"{0}","instances":2,"env":{{"PORT":"{1}"}}}},
+                    {{"name":"b","script":"{2}"}}]}}"#,
+        fixture("http.js").display(),
+        port,
+        fixture("idle.sh").display()
+    );
+    std::fs::write(&file, text).unwrap();
+    h.ok(&["start", file.to_str().unwrap()]);
+    let before = h.wait_list(20, "online", |l| l.len() == 3 && l.iter().all(|p| status(p) == "online"));
+    h.ok(&["reload", file.to_str().unwrap(), "--only", "a"]);
+    let after = h.jlist();
+    for (b, a) in before.iter().zip(&after) {
+        let reloaded = a["name"] == "a";
+        assert_eq!(b["pid"] != a["pid"], reloaded, "{b} vs {a}");
+    }
+    http_pid(port).expect("a serves");
 }
