@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Start a script or an ecosystem file (default: ecosystem.config.js).
-    Start(StartArgs),
+    Start(Box<StartArgs>),
     /// Stop processes (name, id, all, script or ecosystem file).
     Stop(OpArgs),
     /// Stop then start processes.

@@ -110,7 +110,7 @@ fn print_table(ui: &Ui, r: &Response) {
 fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
     match cmd {
         Cmd::Daemon => Ok(crate::daemon::run(home.clone())),
-        Cmd::Start(a) => start::start(ui, home, a),
+        Cmd::Start(a) => start::start(ui, home, *a),
         Cmd::Stop(a) => operate(ui, home, a, Op::Stop),
         Cmd::Restart(a) => operate(ui, home, a, Op::Restart),
         Cmd::Reload(a) => operate(ui, home, a, Op::Reload),

@@ -90,7 +90,7 @@ pub fn load_ecosystem(
     };
     let base = file
         .parent()
-        .map(|p| crate::home::absolutise(p))
+        .map(crate::home::absolutise)
         .unwrap_or_else(|| crate::home::absolutise(Path::new(".")));
     let mut warnings = vec![];
     let mut apps = vec![];

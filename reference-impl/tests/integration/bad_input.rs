@@ -27,7 +27,10 @@ fn missing_script_is_an_error() {
     let h = Home::new();
     let (code, _, err) = h.run(&["start", "/tmp/definitely-missing-app.js"]);
     assert_eq!(code, 1);
-    assert!(err.contains("Script not found: /tmp/definitely-missing-app.js"), "{err}");
+    assert!(
+        err.contains("Script not found: /tmp/definitely-missing-app.js"),
+        "{err}"
+    );
     assert!(h.daemon_pid().is_none());
 }
 
@@ -40,7 +43,10 @@ fn unknown_app_is_an_error(#[case] verb: &str) {
     let h = Home::new();
     let (code, _, err) = h.run(&[verb, "nosuchapp"]);
     assert_eq!(code, 1);
-    assert!(err.contains("[PM2][ERROR] Process or Namespace nosuchapp not found"), "{err}");
+    assert!(
+        err.contains("[PM2][ERROR] Process or Namespace nosuchapp not found"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -70,7 +76,10 @@ fn scale_unknown_app_and_nothing_to_do() {
 
 #[test]
 fn long_home_path_is_refused_quickly() {
-    let base = tempfile::Builder::new().prefix("rp.").tempdir_in("/tmp").unwrap();
+    let base = tempfile::Builder::new()
+        .prefix("rp.")
+        .tempdir_in("/tmp")
+        .unwrap();
     let long = base.path().join("x".repeat(110));
     let start = std::time::Instant::now();
     let out = assert_cmd::Command::cargo_bin("refpm")
@@ -142,7 +151,8 @@ fn protocol_version_mismatch_is_reported() {
     let h = Home::new();
     h.ok(&["ping"]);
     let mut s = std::os::unix::net::UnixStream::connect(h.path().join("rpc.sock")).unwrap();
-    s.write_all(b"{\"version\":999,\"cmd\":{\"verb\":\"ping\"}}\n").unwrap();
+    s.write_all(b"{\"version\":999,\"cmd\":{\"verb\":\"ping\"}}\n")
+        .unwrap();
     let mut line = String::new();
     BufReader::new(s).read_line(&mut line).unwrap();
     assert!(line.contains("protocol version mismatch"), "{line}");

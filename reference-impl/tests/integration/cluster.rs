@@ -24,17 +24,29 @@ fn instance_counts(#[case] flag: &str, #[case] raw: i64) {
     let port = free_port();
     let script = fixture("http.js");
     let (code, out, err) = h.run_env(
-        &["start", script.to_str().unwrap(), "-i", flag, "--name", "web"],
+        &[
+            "start",
+            script.to_str().unwrap(),
+            "-i",
+            flag,
+            "--name",
+            "web",
+        ],
         &[("PORT", &port.to_string())],
     );
     assert_eq!(code, 0, "{out}{err}");
     let expected = refpm::instances::resolve(raw, cpus());
-    let l = h.wait_list(20, "all online", |l| l.len() == expected && l.iter().all(|p| status(p) == "online"));
+    let l = h.wait_list(20, "all online", |l| {
+        l.len() == expected && l.iter().all(|p| status(p) == "online")
+    });
     for p in &l {
         assert_eq!(p["pm2_env"]["exec_mode"], "cluster_mode");
         assert_eq!(p["pm2_env"]["instances"], expected);
     }
-    let mut values: Vec<i64> = l.iter().map(|p| p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap()).collect();
+    let mut values: Vec<i64> = l
+        .iter()
+        .map(|p| p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap())
+        .collect();
     values.sort();
     assert_eq!(values, (0..expected as i64).collect::<Vec<_>>());
 }
@@ -56,12 +68,21 @@ fn http_round_robin_is_even_and_env_matches() {
     let l = h.jlist();
     let pids: BTreeMap<i64, i64> = l
         .iter()
-        .map(|p| (p["pid"].as_i64().unwrap(), p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap()))
+        .map(|p| {
+            (
+                p["pid"].as_i64().unwrap(),
+                p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap(),
+            )
+        })
         .collect();
     let mut counts = BTreeMap::new();
     for _ in 0..40 {
         let (pid, inst) = http_pid(port).expect("request failed");
-        assert_eq!(pids.get(&pid).map(|v| v.to_string()), Some(inst.clone()), "pid {pid} reported {inst}");
+        assert_eq!(
+            pids.get(&pid).map(|v| v.to_string()),
+            Some(inst.clone()),
+            "pid {pid} reported {inst}"
+        );
         *counts.entry(pid).or_insert(0) += 1;
     }
     assert_eq!(counts.len(), 2, "{}", spread(&counts));
@@ -76,14 +97,23 @@ fn tcp_round_robin_is_even() {
     let port = free_port();
     let script = fixture("tcp.js");
     let (code, out, err) = h.run_env(
-        &["start", script.to_str().unwrap(), "-i", "2", "--name", "tcp"],
+        &[
+            "start",
+            script.to_str().unwrap(),
+            "-i",
+            "2",
+            "--name",
+            "tcp",
+        ],
         &[("PORT", &port.to_string())],
     );
     assert_eq!(code, 0, "{out}{err}");
     h.jlist();
     let mut counts = BTreeMap::new();
     for _ in 0..40 {
-        *counts.entry(tcp_pid(port).expect("tcp exchange")).or_insert(0) += 1;
+        *counts
+            .entry(tcp_pid(port).expect("tcp exchange"))
+            .or_insert(0) += 1;
     }
     assert_eq!(counts.len(), 2, "{}", spread(&counts));
     for c in counts.values() {
@@ -97,11 +127,20 @@ fn udp_reaches_every_worker() {
     let port = free_port();
     let script = fixture("udp.js");
     let (code, out, err) = h.run_env(
-        &["start", script.to_str().unwrap(), "-i", "2", "--name", "udp"],
+        &[
+            "start",
+            script.to_str().unwrap(),
+            "-i",
+            "2",
+            "--name",
+            "udp",
+        ],
         &[("PORT", &port.to_string())],
     );
     assert_eq!(code, 0, "{out}{err}");
-    let l = h.wait_list(10, "online", |l| l.len() == 2 && l.iter().all(|p| status(p) == "online"));
+    let l = h.wait_list(10, "online", |l| {
+        l.len() == 2 && l.iter().all(|p| status(p) == "online")
+    });
     let mut seen = BTreeMap::new();
     for _ in 0..60 {
         if let Ok(pid) = udp_pid(port) {
@@ -110,7 +149,10 @@ fn udp_reaches_every_worker() {
     }
     for p in &l {
         let pid = p["pid"].as_i64().unwrap();
-        assert!(seen.contains_key(&pid), "worker {pid} got no datagram: {seen:?}");
+        assert!(
+            seen.contains_key(&pid),
+            "worker {pid} got no datagram: {seen:?}"
+        );
     }
 }
 
@@ -121,13 +163,29 @@ fn wait_ready_stays_launching_until_ready() {
     let script = fixture("wait-ready.js");
     let t0 = std::time::Instant::now();
     let (code, out, err) = h.run_env(
-        &["start", script.to_str().unwrap(), "-i", "2", "--wait-ready", "--listen-timeout", "10000", "--name", "wr"],
+        &[
+            "start",
+            script.to_str().unwrap(),
+            "-i",
+            "2",
+            "--wait-ready",
+            "--listen-timeout",
+            "10000",
+            "--name",
+            "wr",
+        ],
         &[("PORT", &port.to_string()), ("READY_DELAY", "1500")],
     );
     assert_eq!(code, 0, "{out}{err}");
     let took = t0.elapsed();
-    assert!(took >= Duration::from_millis(1400), "start returned before ready: {took:?}");
-    assert!(took < Duration::from_millis(9000), "instances not started in parallel: {took:?}");
+    assert!(
+        took >= Duration::from_millis(1400),
+        "start returned before ready: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(9000),
+        "instances not started in parallel: {took:?}"
+    );
     let l = h.jlist();
     assert!(l.iter().all(|p| status(p) == "online"));
 
@@ -135,7 +193,17 @@ fn wait_ready_stays_launching_until_ready() {
     let h = Home::new();
     let port = free_port();
     let (code, _, err) = h.run_env(
-        &["start", script.to_str().unwrap(), "--wait-ready", "--listen-timeout", "3000", "-i", "1", "--name", "nr"],
+        &[
+            "start",
+            script.to_str().unwrap(),
+            "--wait-ready",
+            "--listen-timeout",
+            "3000",
+            "-i",
+            "1",
+            "--name",
+            "nr",
+        ],
         &[("PORT", &port.to_string()), ("READY_DELAY", "never")],
     );
     assert_eq!(code, 0, "{err}");
@@ -158,14 +226,23 @@ fn wait_ready_launching_is_visible() {
             .env("PM2_HOME", &home)
             .env("PORT", port.to_string())
             .env("READY_DELAY", "3000")
-            .args(["start", s.to_str().unwrap(), "-i", "1", "--wait-ready", "--listen-timeout", "10000"])
+            .args([
+                "start",
+                s.to_str().unwrap(),
+                "-i",
+                "1",
+                "--wait-ready",
+                "--listen-timeout",
+                "10000",
+            ])
             .timeout(Duration::from_secs(60))
             .output()
             .unwrap()
     });
     let seen = poll(10, || {
         let l = h.jlist();
-        (l.len() == 1 && status(&l[0]) == "launching" && l[0]["pid"].as_i64().unwrap_or(0) > 0).then_some(())
+        (l.len() == 1 && status(&l[0]) == "launching" && l[0]["pid"].as_i64().unwrap_or(0) > 0)
+            .then_some(())
     });
     let out = t.join().unwrap();
     assert!(out.status.success());

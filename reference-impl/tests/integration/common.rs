@@ -32,7 +32,10 @@ pub struct Home {
 impl Home {
     /// A fresh short home under /tmp.
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("rp.").tempdir_in("/tmp").unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("rp.")
+            .tempdir_in("/tmp")
+            .unwrap();
         Home {
             dir,
             seen: Mutex::new(BTreeSet::new()),
@@ -82,7 +85,10 @@ impl Home {
     /// Runs and asserts exit 0.
     pub fn ok(&self, args: &[&str]) -> String {
         let (code, out, err) = self.run(args);
-        assert_eq!(code, 0, "refpm {args:?} failed\nstdout: {out}\nstderr: {err}");
+        assert_eq!(
+            code, 0,
+            "refpm {args:?} failed\nstdout: {out}\nstderr: {err}"
+        );
         out
     }
 
@@ -90,7 +96,8 @@ impl Home {
     pub fn jlist(&self) -> Vec<Value> {
         let (code, out, err) = self.run(&["jlist"]);
         assert_eq!(code, 0, "jlist failed: {err}");
-        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("jlist is not JSON ({e}): {out:?}"));
+        let v: Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("jlist is not JSON ({e}): {out:?}"));
         let list = v.as_array().unwrap().clone();
         let mut seen = self.seen.lock().unwrap();
         for p in &list {
@@ -128,7 +135,10 @@ impl Home {
                 return l;
             }
             if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; last jlist: {}", serde_json::to_string_pretty(&l).unwrap());
+                panic!(
+                    "timed out waiting for {what}; last jlist: {}",
+                    serde_json::to_string_pretty(&l).unwrap()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -137,7 +147,11 @@ impl Home {
 
 impl Drop for Home {
     fn drop(&mut self) {
-        let _ = self.cmd().arg("kill").timeout(Duration::from_secs(60)).output();
+        let _ = self
+            .cmd()
+            .arg("kill")
+            .timeout(Duration::from_secs(60))
+            .output();
         let seen: Vec<i32> = self.seen.lock().unwrap().iter().copied().collect();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline && seen.iter().any(|p| alive(*p)) {
@@ -145,7 +159,10 @@ impl Drop for Home {
         }
         let left: Vec<i32> = seen.iter().copied().filter(|p| alive(*p)).collect();
         for p in &left {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*p), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*p),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         if !std::thread::panicking() {
             assert!(left.is_empty(), "processes left after refpm kill: {left:?}");
@@ -166,7 +183,11 @@ pub fn alive(pid: i32) -> bool {
 
 /// A free TCP port on 127.0.0.1 (also free for UDP with high probability).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One HTTP GET on a new connection; the body.
@@ -186,7 +207,10 @@ pub fn http_get(port: u16) -> std::io::Result<String> {
 pub fn http_pid(port: u16) -> std::io::Result<(i64, String)> {
     let body = http_get(port)?;
     let v: Value = serde_json::from_str(&body).map_err(std::io::Error::other)?;
-    Ok((v["pid"].as_i64().unwrap_or(0), v["instance"].as_str().unwrap_or("").to_string()))
+    Ok((
+        v["pid"].as_i64().unwrap_or(0),
+        v["instance"].as_str().unwrap_or("").to_string(),
+    ))
 }
 
 /// One TCP exchange with tcp.js: its pid.
@@ -205,7 +229,10 @@ pub fn udp_pid(port: u16) -> std::io::Result<i64> {
     s.send_to(b"hi", ("127.0.0.1", port))?;
     let mut buf = [0u8; 64];
     let (n, _) = s.recv_from(&mut buf)?;
-    String::from_utf8_lossy(&buf[..n]).trim().parse().map_err(std::io::Error::other)
+    String::from_utf8_lossy(&buf[..n])
+        .trim()
+        .parse()
+        .map_err(std::io::Error::other)
 }
 
 /// Field helpers.

@@ -9,7 +9,10 @@ use crate::common::{Home, alive, fixture, poll, status};
 
 fn env_of(p: &Value) -> Value {
     // idle.js prints {"pid":…, "env":{…}} as its first log line.
-    let path = p["pm2_env"]["pm_out_log_path"].as_str().unwrap().to_string();
+    let path = p["pm2_env"]["pm_out_log_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let pid = p["pid"].as_i64().unwrap();
     poll(10, || {
         let text = std::fs::read_to_string(&path).ok()?;
@@ -26,7 +29,10 @@ fn fork_start_stop_restart_delete() {
     let h = Home::new();
     let script = fixture("idle.js");
     let out = h.ok(&["start", script.to_str().unwrap(), "--name", "idle"]);
-    assert!(out.contains("[PM2] Starting") && out.contains("fork_mode"), "{out}");
+    assert!(
+        out.contains("[PM2] Starting") && out.contains("fork_mode"),
+        "{out}"
+    );
     let l = h.jlist();
     assert_eq!(l.len(), 1);
     assert_eq!(l[0]["pm2_env"]["exec_mode"], "fork_mode");
@@ -37,7 +43,10 @@ fn fork_start_stop_restart_delete() {
     // Same script again without -f.
     let (code, _, err) = h.run(&["start", script.to_str().unwrap(), "--name", "idle"]);
     assert_eq!(code, 1);
-    assert!(err.contains("Script already launched, add -f option to force re-execution"), "{err}");
+    assert!(
+        err.contains("Script already launched, add -f option to force re-execution"),
+        "{err}"
+    );
 
     h.ok(&["stop", "idle"]);
     let l = h.jlist();
@@ -48,7 +57,10 @@ fn fork_start_stop_restart_delete() {
     h.ok(&["restart", "idle"]);
     let l = h.jlist();
     assert_eq!(status(&l[0]), "online");
-    assert_eq!(l[0]["pm2_env"]["restart_time"], 0, "restart of a stopped app does not count");
+    assert_eq!(
+        l[0]["pm2_env"]["restart_time"], 0,
+        "restart of a stopped app does not count"
+    );
     let pid2 = l[0]["pid"].as_i64().unwrap();
     assert_ne!(pid2 as i32, pid);
     h.ok(&["restart", "0"]);
@@ -87,7 +99,10 @@ fn shell_app_runs_in_fork_mode_with_n_instances() {
     h.ok(&["start", script.to_str().unwrap(), "-i", "3", "--name", "sh"]);
     let l = h.jlist();
     assert_eq!(l.len(), 3);
-    let mut values: Vec<i64> = l.iter().map(|p| p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap()).collect();
+    let mut values: Vec<i64> = l
+        .iter()
+        .map(|p| p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap())
+        .collect();
     values.sort();
     assert_eq!(values, vec![0, 1, 2]);
     for p in &l {
@@ -103,7 +118,10 @@ fn shell_app_runs_in_fork_mode_with_n_instances() {
     assert_eq!(l[0]["pm2_env"]["NODE_APP_INSTANCE"], 2);
     h.ok(&["scale", "sh", "+2"]);
     let l = h.jlist();
-    let mut values: Vec<i64> = l.iter().map(|p| p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap()).collect();
+    let mut values: Vec<i64> = l
+        .iter()
+        .map(|p| p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap())
+        .collect();
     values.sort();
     assert_eq!(values, vec![0, 1, 2]);
     let (code, _, err) = h.run(&["scale", "sh", "3"]);
@@ -115,30 +133,63 @@ fn shell_app_runs_in_fork_mode_with_n_instances() {
 fn kill_timeout_escalates_to_sigkill_after_the_timeout() {
     let h = Home::new();
     let script = fixture("ignore-sigint.js");
-    h.ok(&["start", script.to_str().unwrap(), "--name", "stubborn", "--kill-timeout", "1500"]);
+    h.ok(&[
+        "start",
+        script.to_str().unwrap(),
+        "--name",
+        "stubborn",
+        "--kill-timeout",
+        "1500",
+    ]);
     let l = h.jlist();
     let pid = l[0]["pid"].as_i64().unwrap() as i32;
     // Let node install its SIGINT handler.
-    let log = l[0]["pm2_env"]["pm_out_log_path"].as_str().unwrap().to_string();
-    poll(10, || std::fs::read_to_string(&log).ok().filter(|t| t.contains("started"))).unwrap();
+    let log = l[0]["pm2_env"]["pm_out_log_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    poll(10, || {
+        std::fs::read_to_string(&log)
+            .ok()
+            .filter(|t| t.contains("started"))
+    })
+    .unwrap();
     let t0 = Instant::now();
     h.ok(&["stop", "stubborn"]);
     let took = t0.elapsed();
     assert!(!alive(pid));
-    assert!(took >= Duration::from_millis(1400), "stopped too early: {took:?}");
-    assert!(took < Duration::from_millis(6000), "stopped too late: {took:?}");
+    assert!(
+        took >= Duration::from_millis(1400),
+        "stopped too early: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(6000),
+        "stopped too late: {took:?}"
+    );
     let l = h.jlist();
     assert_eq!(status(&l[0]), "stopped");
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(text.contains("SIGINT ignored"), "the app never saw SIGINT: {text}");
+    assert!(
+        text.contains("SIGINT ignored"),
+        "the app never saw SIGINT: {text}"
+    );
 }
 
 #[test]
 fn crash_loop_ends_errored_after_max_restarts() {
     let h = Home::new();
     let script = fixture("crash-at-boot.js");
-    h.ok(&["start", script.to_str().unwrap(), "--name", "crash", "--max-restarts", "3"]);
-    let l = h.wait_list(30, "errored", |l| l.len() == 1 && status(&l[0]) == "errored");
+    h.ok(&[
+        "start",
+        script.to_str().unwrap(),
+        "--name",
+        "crash",
+        "--max-restarts",
+        "3",
+    ]);
+    let l = h.wait_list(30, "errored", |l| {
+        l.len() == 1 && status(&l[0]) == "errored"
+    });
     assert_eq!(l[0]["pid"], 0);
     assert_eq!(l[0]["pm2_env"]["restart_time"], 2);
     assert_eq!(l[0]["pm2_env"]["exit_code"], 3);
@@ -154,8 +205,17 @@ fn crash_loop_ends_errored_after_max_restarts() {
 fn restart_delay_shows_waiting_restart() {
     let h = Home::new();
     let script = fixture("crash-at-boot.js");
-    h.ok(&["start", script.to_str().unwrap(), "--name", "slowcrash", "--restart-delay", "3000"]);
-    h.wait_list(10, "waiting restart", |l| l.len() == 1 && status(&l[0]) == "waiting restart");
+    h.ok(&[
+        "start",
+        script.to_str().unwrap(),
+        "--name",
+        "slowcrash",
+        "--restart-delay",
+        "3000",
+    ]);
+    h.wait_list(10, "waiting restart", |l| {
+        l.len() == 1 && status(&l[0]) == "waiting restart"
+    });
     // stop cancels the pending restart
     h.ok(&["stop", "slowcrash"]);
     std::thread::sleep(Duration::from_millis(3500));
@@ -167,8 +227,16 @@ fn restart_delay_shows_waiting_restart() {
 fn no_autorestart_ends_stopped() {
     let h = Home::new();
     let script = fixture("crash-at-boot.js");
-    h.ok(&["start", script.to_str().unwrap(), "--name", "once", "--no-autorestart"]);
-    let l = h.wait_list(10, "stopped", |l| l.len() == 1 && status(&l[0]) == "stopped");
+    h.ok(&[
+        "start",
+        script.to_str().unwrap(),
+        "--name",
+        "once",
+        "--no-autorestart",
+    ]);
+    let l = h.wait_list(10, "stopped", |l| {
+        l.len() == 1 && status(&l[0]) == "stopped"
+    });
     assert_eq!(l[0]["pm2_env"]["restart_time"], 0);
     assert_eq!(l[0]["pm2_env"]["autorestart"], false);
 }
@@ -179,15 +247,26 @@ fn logs_nostream_tails_the_app_log() {
     let script = fixture("ignore-sigint.js");
     h.ok(&["start", script.to_str().unwrap(), "--name", "talker"]);
     let l = h.jlist();
-    let log = l[0]["pm2_env"]["pm_out_log_path"].as_str().unwrap().to_string();
+    let log = l[0]["pm2_env"]["pm_out_log_path"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(log.ends_with("/logs/talker-out-0.log"), "{log}");
-    poll(10, || std::fs::read_to_string(&log).ok().filter(|t| t.contains("started"))).unwrap();
+    poll(10, || {
+        std::fs::read_to_string(&log)
+            .ok()
+            .filter(|t| t.contains("started"))
+    })
+    .unwrap();
     let out = h.ok(&["logs", "talker", "--nostream", "--lines", "5"]);
     assert!(out.contains("0|talker") && out.contains("started"), "{out}");
     let out = h.ok(&["pid", "talker"]);
     assert_eq!(out.trim(), l[0]["pid"].to_string());
     let out = h.ok(&["describe", "talker"]);
-    assert!(out.contains("Describing process with id 0 - name talker"), "{out}");
+    assert!(
+        out.contains("Describing process with id 0 - name talker"),
+        "{out}"
+    );
     let out = h.ok(&["ls"]);
     assert!(out.contains("talker") && out.contains("online"), "{out}");
 }
@@ -200,20 +279,39 @@ fn orphaned_fork_processes_are_killed_by_the_next_daemon() {
     let l = h.jlist();
     let pid = l[0]["pid"].as_i64().unwrap() as i32;
     let daemon = h.daemon_pid().unwrap();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(daemon), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     poll(5, || (!alive(daemon)).then_some(())).unwrap();
-    assert!(alive(pid), "the fork app died with the daemon (expected an orphan)");
+    assert!(
+        alive(pid),
+        "the fork app died with the daemon (expected an orphan)"
+    );
     // Next command: new daemon, empty table, orphan killed.
     assert!(h.jlist().is_empty());
-    assert!(poll(5, || (!alive(pid)).then_some(())).is_some(), "orphan {pid} still alive");
+    assert!(
+        poll(5, || (!alive(pid)).then_some(())).is_some(),
+        "orphan {pid} still alive"
+    );
 }
 
 #[test]
 fn exp_backoff_grows_the_delay() {
     let h = Home::new();
     let script = fixture("crash-at-boot.js");
-    h.ok(&["start", script.to_str().unwrap(), "--name", "bo", "--exp-backoff-restart-delay", "200"]);
-    let l = h.wait_list(20, "third restart", |l| l[0]["pm2_env"]["restart_time"].as_u64() >= Some(3));
+    h.ok(&[
+        "start",
+        script.to_str().unwrap(),
+        "--name",
+        "bo",
+        "--exp-backoff-restart-delay",
+        "200",
+    ]);
+    let l = h.wait_list(20, "third restart", |l| {
+        l[0]["pm2_env"]["restart_time"].as_u64() >= Some(3)
+    });
     let prev = l[0]["pm2_env"]["prev_restart_delay"].as_u64().unwrap();
     assert!(prev >= 450, "backoff did not grow: {prev}");
     h.ok(&["stop", "bo"]);
@@ -224,10 +322,21 @@ fn daemon_stops_apps_on_sigterm() {
     let h = Home::new();
     let script = fixture("idle.sh");
     h.ok(&["start", script.to_str().unwrap(), "--name", "t", "-i", "2"]);
-    let pids: Vec<i32> = h.jlist().iter().map(|p| p["pid"].as_i64().unwrap() as i32).collect();
+    let pids: Vec<i32> = h
+        .jlist()
+        .iter()
+        .map(|p| p["pid"].as_i64().unwrap() as i32)
+        .collect();
     let daemon = h.daemon_pid().unwrap();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(daemon), nix::sys::signal::Signal::SIGTERM).unwrap();
-    assert!(poll(10, || (!alive(daemon)).then_some(())).is_some(), "daemon survived SIGTERM");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(
+        poll(10, || (!alive(daemon)).then_some(())).is_some(),
+        "daemon survived SIGTERM"
+    );
     for p in pids {
         assert!(!alive(p), "app {p} survived the daemon's SIGTERM");
     }
@@ -236,7 +345,12 @@ fn daemon_stops_apps_on_sigterm() {
 #[test]
 fn state_file_is_written() {
     let h = Home::new();
-    h.ok(&["start", fixture("idle.sh").to_str().unwrap(), "--name", "st"]);
+    h.ok(&[
+        "start",
+        fixture("idle.sh").to_str().unwrap(),
+        "--name",
+        "st",
+    ]);
     let path = h.path().join("state.json");
     let v = poll(5, || {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;

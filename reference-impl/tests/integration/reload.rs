@@ -11,7 +11,11 @@ use rstest::rstest;
 use crate::common::{Home, fixture, free_port, http_pid, status};
 
 /// Runs requests on new connections until `stop` (bounded by `max`); returns (ok, failures).
-fn client(port: u16, stop: Arc<AtomicBool>, max: usize) -> std::thread::JoinHandle<(usize, Vec<String>)> {
+fn client(
+    port: u16,
+    stop: Arc<AtomicBool>,
+    max: usize,
+) -> std::thread::JoinHandle<(usize, Vec<String>)> {
     std::thread::spawn(move || {
         let mut ok = 0;
         let mut failures = vec![];
@@ -30,7 +34,12 @@ fn client(port: u16, stop: Arc<AtomicBool>, max: usize) -> std::thread::JoinHand
 
 fn instances(l: &[serde_json::Value]) -> BTreeMap<i64, i64> {
     l.iter()
-        .map(|p| (p["pm_id"].as_i64().unwrap(), p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap()))
+        .map(|p| {
+            (
+                p["pm_id"].as_i64().unwrap(),
+                p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -45,11 +54,22 @@ fn reload_under_load_drops_nothing(#[case] n: usize, #[case] app: &str, #[case] 
     let port = free_port();
     let script = fixture(app);
     let (code, out, err) = h.run_env(
-        &["start", script.to_str().unwrap(), "-i", &n.to_string(), "--name", "web", "--lb-policy", policy],
+        &[
+            "start",
+            script.to_str().unwrap(),
+            "-i",
+            &n.to_string(),
+            "--name",
+            "web",
+            "--lb-policy",
+            policy,
+        ],
         &[("PORT", &port.to_string())],
     );
     assert_eq!(code, 0, "{out}{err}");
-    let before = h.wait_list(20, "online", |l| l.len() == n && l.iter().all(|p| status(p) == "online"));
+    let before = h.wait_list(20, "online", |l| {
+        l.len() == n && l.iter().all(|p| status(p) == "online")
+    });
     http_pid(port).expect("serving before the reload");
     let stop = Arc::new(AtomicBool::new(false));
     let c = client(port, stop.clone(), 20_000);
@@ -61,19 +81,35 @@ fn reload_under_load_drops_nothing(#[case] n: usize, #[case] app: &str, #[case] 
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::SeqCst);
     let (ok, failures) = c.join().unwrap();
-    eprintln!("reload of {n} {app} {policy}: {ok} ok, {} failed", failures.len());
+    eprintln!(
+        "reload of {n} {app} {policy}: {ok} ok, {} failed",
+        failures.len()
+    );
     assert_eq!(code, 0, "{out}{err}");
-    assert!(failures.is_empty(), "{} failed of {}: {:?}", failures.len(), ok + failures.len(), &failures[..failures.len().min(5)]);
+    assert!(
+        failures.is_empty(),
+        "{} failed of {}: {:?}",
+        failures.len(),
+        ok + failures.len(),
+        &failures[..failures.len().min(5)]
+    );
     assert!(ok > 20, "the client made too few requests ({ok})");
     let after = h.jlist();
     assert_eq!(after.len(), n);
     let old: Vec<i64> = before.iter().map(|p| p["pid"].as_i64().unwrap()).collect();
     for p in &after {
         assert_eq!(status(p), "online");
-        assert!(!old.contains(&p["pid"].as_i64().unwrap()), "pid not replaced: {p}");
+        assert!(
+            !old.contains(&p["pid"].as_i64().unwrap()),
+            "pid not replaced: {p}"
+        );
         assert_eq!(p["pm2_env"]["restart_time"], 2);
     }
-    assert_eq!(instances(&before), instances(&after), "instance values changed");
+    assert_eq!(
+        instances(&before),
+        instances(&after),
+        "instance values changed"
+    );
 }
 
 #[test]
@@ -87,7 +123,9 @@ fn reload_into_a_crashing_build_keeps_serving() {
         &[("PORT", &port.to_string())],
     );
     assert_eq!(code, 0, "{out}{err}");
-    let before = h.wait_list(20, "online", |l| l.len() == 2 && l.iter().all(|p| status(p) == "online"));
+    let before = h.wait_list(20, "online", |l| {
+        l.len() == 2 && l.iter().all(|p| status(p) == "online")
+    });
     std::fs::copy(fixture("crash-at-boot.js"), &app).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let c = client(port, stop.clone(), 2000);
@@ -95,11 +133,26 @@ fn reload_into_a_crashing_build_keeps_serving() {
     stop.store(true, Ordering::SeqCst);
     let (_, failures) = c.join().unwrap();
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("aborted") && err.contains("keeps serving"), "{err}");
-    assert!(failures.is_empty(), "requests failed during a failed reload: {:?}", &failures[..failures.len().min(5)]);
+    assert!(
+        err.contains("aborted") && err.contains("keeps serving"),
+        "{err}"
+    );
+    assert!(
+        failures.is_empty(),
+        "requests failed during a failed reload: {:?}",
+        &failures[..failures.len().min(5)]
+    );
     let after = h.jlist();
-    let pids = |l: &[serde_json::Value]| l.iter().map(|p| p["pid"].as_i64().unwrap()).collect::<Vec<_>>();
-    assert_eq!(pids(&before), pids(&after), "the serving workers were replaced");
+    let pids = |l: &[serde_json::Value]| {
+        l.iter()
+            .map(|p| p["pid"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        pids(&before),
+        pids(&after),
+        "the serving workers were replaced"
+    );
     assert!(after.iter().all(|p| status(p) == "online"));
     http_pid(port).expect("still serving after the failed reload");
 }
@@ -126,19 +179,40 @@ fn reload_into_a_build_that_never_listens_keeps_serving() {
     let app = h.path().join("app.js");
     std::fs::copy(fixture("http.js"), &app).unwrap();
     let (code, out, err) = h.run_env(
-        &["start", app.to_str().unwrap(), "-i", "2", "--name", "web", "--listen-timeout", "1500"],
+        &[
+            "start",
+            app.to_str().unwrap(),
+            "-i",
+            "2",
+            "--name",
+            "web",
+            "--listen-timeout",
+            "1500",
+        ],
         &[("PORT", &port.to_string())],
     );
     assert_eq!(code, 0, "{out}{err}");
-    let before = h.wait_list(20, "online", |l| l.len() == 2 && l.iter().all(|p| status(p) == "online"));
+    let before = h.wait_list(20, "online", |l| {
+        l.len() == 2 && l.iter().all(|p| status(p) == "online")
+    });
     std::fs::copy(fixture("never-listens.js"), &app).unwrap();
     let t0 = std::time::Instant::now();
     let (code, _, err) = h.run(&["reload", "web"]);
     assert_eq!(code, 1, "{err}");
-    assert!(t0.elapsed() >= Duration::from_millis(1400), "gave up before listen_timeout");
-    assert!(err.contains("did not listen within listen_timeout"), "{err}");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1400),
+        "gave up before listen_timeout"
+    );
+    assert!(
+        err.contains("did not listen within listen_timeout"),
+        "{err}"
+    );
     let after = h.jlist();
-    let pids = |l: &[serde_json::Value]| l.iter().map(|p| p["pid"].as_i64().unwrap()).collect::<Vec<_>>();
+    let pids = |l: &[serde_json::Value]| {
+        l.iter()
+            .map(|p| p["pid"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(pids(&before), pids(&after));
     http_pid(port).expect("still serving");
 }
@@ -149,14 +223,27 @@ fn wait_ready_reload_without_ready_proceeds_with_a_warning() {
     let port = free_port();
     let script = fixture("wait-ready.js");
     let (code, out, err) = h.run_env(
-        &["start", script.to_str().unwrap(), "-i", "1", "--name", "wr", "--wait-ready", "--listen-timeout", "1500"],
+        &[
+            "start",
+            script.to_str().unwrap(),
+            "-i",
+            "1",
+            "--name",
+            "wr",
+            "--wait-ready",
+            "--listen-timeout",
+            "1500",
+        ],
         &[("PORT", &port.to_string()), ("READY_DELAY", "never")],
     );
     assert_eq!(code, 0, "{out}{err}");
     let before = h.jlist();
     let (code, _, err) = h.run(&["reload", "wr"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("no 'ready' message within listen_timeout"), "{err}");
+    assert!(
+        err.contains("no 'ready' message within listen_timeout"),
+        "{err}"
+    );
     let after = h.jlist();
     assert_ne!(before[0]["pid"], after[0]["pid"]);
     assert_eq!(status(&after[0]), "online");
@@ -176,7 +263,9 @@ fn reload_by_ecosystem_file_with_only() {
     );
     std::fs::write(&file, text).unwrap();
     h.ok(&["start", file.to_str().unwrap()]);
-    let before = h.wait_list(20, "online", |l| l.len() == 3 && l.iter().all(|p| status(p) == "online"));
+    let before = h.wait_list(20, "online", |l| {
+        l.len() == 3 && l.iter().all(|p| status(p) == "online")
+    });
     h.ok(&["reload", file.to_str().unwrap(), "--only", "a"]);
     let after = h.jlist();
     for (b, a) in before.iter().zip(&after) {

@@ -5,7 +5,16 @@ use crate::common::{Home, fixture};
 #[test]
 fn jlist_shape() {
     let h = Home::new();
-    h.ok(&["start", fixture("idle.sh").to_str().unwrap(), "--name", "shape", "-i", "2", "--kill-timeout", "800"]);
+    h.ok(&[
+        "start",
+        fixture("idle.sh").to_str().unwrap(),
+        "--name",
+        "shape",
+        "-i",
+        "2",
+        "--kill-timeout",
+        "800",
+    ]);
     let l = h.jlist();
     let value = serde_json::Value::Array(l);
     insta::assert_json_snapshot!(value, {
