@@ -1,8 +1,21 @@
 //! Baselines: `reports/baselines/<target-label>.json` maps scenario id → accepted verdicts.
+//!
+//! ```json
+//! { "schema_version": 1, "target": "pm2-7.0.4",
+//!   "scenarios": { "reload/under-load/http-4": ["fail"], "distribution/udp": ["pass", "non-strict"] } }
+//! ```
+//! Several verdicts may be accepted for a known-intermittent scenario (as WPT expectation files do);
+//! a single verdict may also be written as a plain string. A `flaky` result matches when every
+//! repeat's verdict is accepted.
 
 use super::ReportError;
-use crate::model::RunReport;
+use crate::model::{RunReport, ScenarioResult, Verdict};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Version of the baseline file format.
+pub const BASELINE_SCHEMA_VERSION: u32 = 1;
 
 /// What changed between a run and its baseline; empty when the run matches.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,14 +31,157 @@ impl BaselineDiff {
     }
 }
 
-/// Compares a report's verdicts with the baseline file at `path`.
-pub fn compare(report: &RunReport, path: &Path) -> Result<BaselineDiff, ReportError> {
-    let _ = (report, path);
-    Ok(BaselineDiff::default())
+/// Accepted verdicts of one scenario: one, or a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Accepted {
+    One(Verdict),
+    Many(Vec<Verdict>),
 }
 
-/// Rewrites the baseline file at `path` from a report.
+impl Accepted {
+    fn list(&self) -> Vec<Verdict> {
+        match self {
+            Accepted::One(v) => vec![*v],
+            Accepted::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// The file's content.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BaselineFile {
+    #[serde(default = "default_version")]
+    schema_version: u32,
+    #[serde(default)]
+    target: String,
+    scenarios: BTreeMap<String, Accepted>,
+}
+
+fn default_version() -> u32 {
+    BASELINE_SCHEMA_VERSION
+}
+
+fn read(path: &Path) -> Result<BaselineFile, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file: BaselineFile = serde_json::from_str(&text).map_err(|source| ReportError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if file.schema_version != BASELINE_SCHEMA_VERSION {
+        return Err(ReportError::Baseline {
+            path: path.to_path_buf(),
+            message: format!(
+                "schema_version {} is not supported (expected {BASELINE_SCHEMA_VERSION})",
+                file.schema_version
+            ),
+        });
+    }
+    if let Some((id, _)) = file.scenarios.iter().find(|(_, a)| a.list().is_empty()) {
+        return Err(ReportError::Baseline {
+            path: path.to_path_buf(),
+            message: format!("scenarios.\"{id}\" accepts no verdict"),
+        });
+    }
+    Ok(file)
+}
+
+fn names(v: &[Verdict]) -> String {
+    v.iter()
+        .map(|v| v.as_str())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// The verdicts a result stands for: its repeats when flaky, else its verdict.
+fn observed(r: &ScenarioResult) -> Vec<Verdict> {
+    if r.verdict == Verdict::Flaky && !r.repeats.is_empty() {
+        let mut v = r.repeats.clone();
+        v.sort();
+        v.dedup();
+        v
+    } else {
+        vec![r.verdict]
+    }
+}
+
+/// Compares a report's verdicts with the baseline file at `path`.
+pub fn compare(report: &RunReport, path: &Path) -> Result<BaselineDiff, ReportError> {
+    let file = read(path)?;
+    let mut changes = Vec::new();
+    for r in &report.results {
+        match file.scenarios.get(&r.id) {
+            None => changes.push(format!(
+                "new scenario {}: {} (not in the baseline)",
+                r.id, r.verdict
+            )),
+            Some(acc) => {
+                let acc = acc.list();
+                let seen = observed(r);
+                if !seen.iter().all(|v| acc.contains(v)) {
+                    let shown = if r.verdict == Verdict::Flaky {
+                        format!("flaky ({})", names(&seen).replace(" or ", ", "))
+                    } else {
+                        r.verdict.to_string()
+                    };
+                    changes.push(format!(
+                        "{}: {shown}, baseline accepts {}",
+                        r.id,
+                        names(&acc)
+                    ));
+                }
+            }
+        }
+    }
+    for (id, acc) in &file.scenarios {
+        if !report.results.iter().any(|r| &r.id == id) {
+            changes.push(format!(
+                "missing scenario {id}: not run (baseline accepts {})",
+                names(&acc.list())
+            ));
+        }
+    }
+    Ok(BaselineDiff { changes })
+}
+
+/// Rewrites the baseline file at `path` from a report: one entry per scenario of the report (entries of
+/// scenarios not in the report are dropped). An existing multi-verdict list is kept when it still
+/// accepts the new result; otherwise the entry becomes the observed verdict(s).
 pub fn write(report: &RunReport, path: &Path) -> Result<(), ReportError> {
-    let _ = (report, path);
-    Ok(())
+    let old = if path.exists() {
+        Some(read(path)?)
+    } else {
+        None
+    };
+    let mut scenarios = BTreeMap::new();
+    for r in &report.results {
+        let seen = observed(r);
+        let kept = old
+            .as_ref()
+            .and_then(|f| f.scenarios.get(&r.id))
+            .map(Accepted::list)
+            .filter(|acc| seen.iter().all(|v| acc.contains(v)));
+        scenarios.insert(r.id.clone(), Accepted::Many(kept.unwrap_or(seen)));
+    }
+    let file = BaselineFile {
+        schema_version: BASELINE_SCHEMA_VERSION,
+        target: report.target.label.clone(),
+        scenarios,
+    };
+    let io = |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut text = serde_json::to_string_pretty(&file).map_err(|source| ReportError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.push('\n');
+    std::fs::write(path, text).map_err(io)
 }

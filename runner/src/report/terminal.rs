@@ -1,27 +1,175 @@
-//! The terminal reporter: progress bar on a TTY, plain lines otherwise, the summary printed last.
+//! The terminal reporter: a progress bar on a TTY, plain lines otherwise, the summary printed last.
 
-use super::Reporter;
-use crate::model::{RunEvent, RunReport};
+use super::{Reporter, fmt};
+use crate::model::{Level, RunEvent, RunReport, ScenarioResult, Summary, Verdict};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{IsTerminal, Write};
 
-/// Prints progress and the final summary to the terminal.
-#[derive(Default)]
-pub struct TerminalReporter {}
+/// Prints progress and each target's summary (last, after every scenario line) to stdout.
+pub struct TerminalReporter {
+    out: Box<dyn Write + Send>,
+    bar: Option<ProgressBar>,
+    tty: bool,
+    runs: usize,
+}
+
+impl Default for TerminalReporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl TerminalReporter {
-    /// A reporter that detects whether stdout is a TTY.
+    /// A reporter on stdout: a progress bar when stdout is a TTY, plain lines otherwise.
     pub fn new() -> Self {
-        TerminalReporter {}
+        TerminalReporter {
+            out: Box::new(std::io::stdout()),
+            bar: None,
+            tty: std::io::stdout().is_terminal(),
+            runs: 0,
+        }
+    }
+
+    /// A reporter writing plain lines (no progress bar) to `out`, e.g. a file or a buffer.
+    pub fn plain(out: Box<dyn Write + Send>) -> Self {
+        TerminalReporter {
+            out,
+            bar: None,
+            tty: false,
+            runs: 0,
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => {
+                let _ = writeln!(self.out, "{text}");
+            }
+        }
     }
 }
 
 impl Reporter for TerminalReporter {
     fn on_event(&mut self, ev: &RunEvent) {
-        let _ = ev;
+        match ev {
+            RunEvent::RunStarted { target, scenarios } => {
+                self.runs += 1;
+                let head = format!(
+                    "conform: {scenarios} scenarios against {} ({})",
+                    target.label, target.version
+                );
+                self.line(&head);
+                if self.tty {
+                    let bar = ProgressBar::new(*scenarios as u64);
+                    if let Ok(style) =
+                        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {wide_msg}")
+                    {
+                        bar.set_style(style);
+                    }
+                    self.bar = Some(bar);
+                }
+            }
+            RunEvent::ScenarioStarted { id, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(id.clone());
+                }
+            }
+            RunEvent::ScenarioFinished { target, result } => {
+                let mut text = scenario_line(result);
+                if self.runs > 1 {
+                    text = format!("[{target}] {text}");
+                }
+                self.line(&text);
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+            }
+            RunEvent::RunFinished { report } => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                let _ = write!(self.out, "{}", summary_text(report));
+                let _ = self.out.flush();
+            }
+        }
     }
 }
 
-/// The end-of-run summary: counts by verdict and the MUST failures, as printed last.
+/// `PASS reload/under-load/http-4 (12.3s)`, with the reason after a colon when it did not pass.
+pub fn scenario_line(r: &ScenarioResult) -> String {
+    let mut s = format!(
+        "{} {} ({})",
+        r.verdict.as_str().to_uppercase(),
+        r.id,
+        fmt::secs(r.duration_ms)
+    );
+    if r.verdict != Verdict::Pass && !r.reason.is_empty() {
+        s.push_str(": ");
+        s.push_str(&r.reason);
+    }
+    s
+}
+
+fn is_must_failure(r: &ScenarioResult) -> bool {
+    r.level == Level::Must && matches!(r.verdict, Verdict::Fail | Verdict::Error | Verdict::Flaky)
+}
+
+/// The end-of-run summary: counts by verdict and level, then the MUST failures, then the outcome line.
 pub fn summary_text(report: &RunReport) -> String {
-    let _ = report;
-    String::new()
+    let summary = Summary::from_results(&report.results);
+    let mut out = format!(
+        "\n== summary: {} ({}) ==\n{} scenarios in {}\n",
+        report.target.label,
+        report.target.version,
+        report.results.len(),
+        fmt::secs(report.duration_ms)
+    );
+    let order = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::NonStrict,
+        Verdict::Informational,
+        Verdict::Unsupported,
+        Verdict::Error,
+        Verdict::Flaky,
+    ];
+    for v in order {
+        if let Some(n) = summary.by_verdict.get(v.as_str()) {
+            out.push_str(&format!("  {:<14} {n}\n", v.as_str()));
+        }
+    }
+    for level in ["MUST", "SHOULD", "INFO"] {
+        let Some(counts) = summary.by_level.get(level) else {
+            continue;
+        };
+        let parts: Vec<String> = order
+            .iter()
+            .filter_map(|v| {
+                counts
+                    .get(v.as_str())
+                    .map(|n| format!("{n} {}", v.as_str()))
+            })
+            .collect();
+        out.push_str(&format!("  {level:<6} {}\n", parts.join(", ")));
+    }
+    let failures: Vec<&ScenarioResult> = report
+        .results
+        .iter()
+        .filter(|r| is_must_failure(r))
+        .collect();
+    if failures.is_empty() {
+        out.push_str("result: every MUST scenario passed\n");
+    } else {
+        out.push_str(&format!("MUST failures ({}):\n", failures.len()));
+        for r in &failures {
+            out.push_str(&format!("  {}\n", scenario_line(r)));
+        }
+        out.push_str(&format!(
+            "result: FAILED ({} MUST scenario{} did not pass)\n",
+            failures.len(),
+            if failures.len() == 1 { "" } else { "s" }
+        ));
+    }
+    out
 }

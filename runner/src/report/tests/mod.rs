@@ -1,0 +1,6 @@
+//! Report tests on a synthetic run: snapshots (junit, terminal summary), HTML, baselines, matrix.
+
+mod baseline;
+mod fixture;
+mod html;
+mod snapshots;
