@@ -190,12 +190,26 @@ pub enum Check {
         #[serde(default = "t100")]
         tolerance_ms: u64,
     },
+    /// Every worker told to stop (signal, or exit) during the steps named `during` was replaced first: a
+    /// newer worker with the same instance value had sent `ready` (or listened, with `on = "listening"`) before.
+    ReplacedAfterReady {
+        /// Step kind delimiting the window.
+        #[serde(default = "reload")]
+        during: String,
+        /// `ready` or `listening`.
+        #[serde(default = "ready")]
+        on: String,
+    },
     /// The answers of a `requests` step show per-instance memory: no counter saw every request.
     PerInstanceState {
         /// Which `requests` step.
         #[serde(default = "main_load")]
         name: String,
     },
+}
+
+fn ready() -> String {
+    "ready".to_string()
 }
 
 fn yes() -> bool {
@@ -226,6 +240,7 @@ impl Check {
             Check::ExactlyOneInstanceZero {} => "exactly-one-instance-zero",
             Check::OnlineAfterReady { .. } => "online-after-ready",
             Check::PerInstanceState { .. } => "per-instance-state",
+            Check::ReplacedAfterReady { .. } => "replaced-after-ready",
         }
     }
 }

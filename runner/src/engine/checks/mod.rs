@@ -337,6 +337,36 @@ impl Ctx {
                     if bad.is_empty() { format!("{} online observations over {} samples, all after ready", seen_online, samples.len()) } else { bad[0].clone() },
                 )
             }
+            Check::ReplacedAfterReady { during, on } => {
+                let Some((a, b)) = self.window(during) else {
+                    return res(name, false, format!("a `{during}` step"), "none ran");
+                };
+                let mut notes = Vec::new();
+                let mut ok = true;
+                // told to stop: its first signal, or its exit when it was stopped another way (cluster disconnect)
+                let stop_t = |w: &Worker| w.first_signal.as_ref().map(|s| s.0).or(w.end());
+                let old: Vec<&Worker> = ws.iter().filter(|w| stop_t(w).is_some_and(|t| t >= a && t <= b)).collect();
+                for o in &old {
+                    let ts = stop_t(o).unwrap_or_default();
+                    let ready_of = |w: &Worker| if on == "listening" { w.listening } else { w.ready };
+                    let new = ws.iter().filter(|w| w.start > o.start && w.instance == o.instance).filter_map(ready_of).fold(f64::INFINITY, f64::min);
+                    if new > ts {
+                        ok = false;
+                        notes.push(format!(
+                            "pid {} (instance {}) stopped at {ts:.0} ms, replacement {on} {}",
+                            o.pid,
+                            o.instance.as_deref().unwrap_or("-"),
+                            if new.is_finite() { format!("at {new:.0} ms") } else { "never".to_string() }
+                        ));
+                    }
+                }
+                res(
+                    name,
+                    ok && !old.is_empty(),
+                    format!("each old worker signalled only after its replacement was {on}"),
+                    if old.is_empty() { "no worker was stopped".into() } else if notes.is_empty() { format!("{} replacements, all in order", old.len()) } else { notes.join("; ") },
+                )
+            }
             Check::PerInstanceState { name: rq } => {
                 let answers = self.answers.get(rq).cloned().unwrap_or_default();
                 let mut max_by_pid: BTreeMap<String, u64> = BTreeMap::new();
