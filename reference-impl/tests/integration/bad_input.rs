@@ -50,6 +50,14 @@ fn unknown_app_is_an_error(#[case] verb: &str) {
 }
 
 #[test]
+fn unknown_id_is_an_error() {
+    let h = Home::new();
+    let (code, _, err) = h.run(&["stop", "99"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("[PM2][ERROR] 99 : id unknown"), "{err}");
+}
+
+#[test]
 fn stop_all_with_nothing_running_exits_1() {
     let h = Home::new();
     let (code, _, err) = h.run(&["stop", "all"]);

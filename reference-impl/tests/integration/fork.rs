@@ -67,6 +67,12 @@ fn fork_start_stop_restart_delete() {
     let l = h.jlist();
     assert_eq!(l[0]["pm2_env"]["restart_time"], 1);
 
+    // `start <name>` of a known app restarts it.
+    h.ok(&["stop", "idle"]);
+    let out = h.ok(&["start", "idle"]);
+    assert!(out.contains("restartProcessId"), "{out}");
+    assert_eq!(status(&h.jlist()[0]), "online");
+
     h.ok(&["delete", "idle"]);
     assert!(h.jlist().is_empty());
 }

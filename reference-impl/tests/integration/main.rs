@@ -3,6 +3,7 @@
 mod common;
 
 mod bad_input;
+mod bad_input_corpus;
 mod cluster;
 mod ecosystem;
 mod fork;

@@ -96,6 +96,10 @@ pub fn not_found(target: &str) -> Response {
     if target == "all" {
         return Response::error("[PM2][WARN] No process found");
     }
+    if target.parse::<u32>().is_ok() {
+        // PM2 7.0.4 prints the daemon's message for an unknown id.
+        return Response::error(format!("[PM2][ERROR] {target} : id unknown"));
+    }
     Response::error(format!(
         "[PM2][ERROR] Process or Namespace {target} not found"
     ))
