@@ -82,7 +82,8 @@ async fn schedule(
     let rate = f64::from(spec.rate);
     for i in 0..spec.max_requests {
         let intended = t_start + Duration::from_secs_f64(i as f64 / rate);
-        if intended >= end || *stop.borrow() {
+        // a dropped LoadRun (sender gone) stops the schedule like an explicit stop
+        if intended >= end || *stop.borrow() || stop.has_changed().is_err() {
             break;
         }
         if intended > Instant::now() {

@@ -2,7 +2,7 @@
 
 use super::{Reporter, fmt};
 use crate::model::{Level, RunEvent, RunReport, ScenarioResult, Summary, Verdict};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 
 /// Prints progress and each target's summary (last, after every scenario line) to stdout.
@@ -61,7 +61,10 @@ impl Reporter for TerminalReporter {
                 );
                 self.line(&head);
                 if self.tty {
-                    let bar = ProgressBar::new(*scenarios as u64);
+                    let bar = ProgressBar::with_draw_target(
+                        Some(*scenarios as u64),
+                        ProgressDrawTarget::stdout(),
+                    );
                     if let Ok(style) =
                         ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {wide_msg}")
                     {

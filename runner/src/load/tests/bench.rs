@@ -57,6 +57,7 @@ async fn max_new_connection_rate_against_node() {
             }
         );
         if !sustained {
+            println!("  outcomes at {rate}/s: {:?}", r.outcomes());
             break;
         }
         best = rate;

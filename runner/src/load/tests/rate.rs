@@ -99,3 +99,21 @@ async fn zero_rate_and_unresolvable_host() {
     assert_eq!(r.records.len(), 5);
     assert_eq!(r.outcomes().get("other"), Some(&5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_run_stops_the_schedule() {
+    let s = servers::http(Behaviour::Json).await;
+    let sp = spec(Protocol::Http, s.addr.port(), 200, 60_000, 100_000);
+    let run = LoadRun::start(sp, Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.accepted() < 5 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(run);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = s.accepted();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // at 200 req/s a running schedule would add ~100 connections in 500 ms
+    let after = s.accepted();
+    assert!(before >= 5 && after - before <= 2, "{before} -> {after}");
+}

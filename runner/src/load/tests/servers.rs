@@ -1,6 +1,7 @@
 //! Tiny in-process servers that answer like the fixtures, or misbehave on purpose.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -30,6 +31,14 @@ pub struct TestServer {
     pub addr: SocketAddr,
     task: JoinHandle<()>,
     _held: Arc<Mutex<Vec<TcpStream>>>,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl TestServer {
+    /// Connections accepted so far (http servers only).
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for TestServer {
@@ -44,8 +53,11 @@ pub async fn http(behaviour: Behaviour) -> TestServer {
     let addr = listener.local_addr().unwrap();
     let held = Arc::new(Mutex::new(Vec::new()));
     let held2 = Arc::clone(&held);
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let accepted2 = Arc::clone(&accepted);
     let task = tokio::spawn(async move {
         while let Ok((s, _)) = listener.accept().await {
+            accepted2.fetch_add(1, Ordering::Relaxed);
             let held = Arc::clone(&held2);
             tokio::spawn(answer(s, behaviour, held));
         }
@@ -54,6 +66,7 @@ pub async fn http(behaviour: Behaviour) -> TestServer {
         addr,
         task,
         _held: held,
+        accepted,
     }
 }
 
@@ -127,6 +140,7 @@ pub async fn tcp_line() -> TestServer {
         addr,
         task,
         _held: Arc::default(),
+        accepted: Arc::default(),
     }
 }
 
@@ -144,6 +158,7 @@ pub async fn udp() -> TestServer {
         addr,
         task,
         _held: Arc::default(),
+        accepted: Arc::default(),
     }
 }
 

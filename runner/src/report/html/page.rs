@@ -90,7 +90,10 @@ pub(crate) fn summary(report: &RunReport) -> String {
         out.push_str(&format!("<th>{}</th>", badge(*v)));
     }
     out.push_str("</tr>\n");
-    for (level, counts) in &s.by_level {
+    for level in ["MUST", "SHOULD", "INFO"] {
+        let Some(counts) = s.by_level.get(level) else {
+            continue;
+        };
         out.push_str(&format!("<tr><th>{}</th>", escape(level)));
         for v in &used {
             let n = counts.get(v.as_str()).copied().unwrap_or(0);
