@@ -118,6 +118,10 @@ pub fn load_ecosystem(
         warnings.push(format!("Environment [{e}] is not defined in process file"));
     }
     if let Some(only) = only {
+        // PM2 starts nothing and exits 0 for an unknown name; at least say which name matched nothing.
+        for o in only.iter().filter(|o| !apps.iter().any(|a| &a.name == *o)) {
+            warnings.push(format!("--only {o}: no app named {o} in {shown}"));
+        }
         apps.retain(|a| only.iter().any(|o| o == &a.name));
     }
     Ok((apps, warnings))
@@ -189,23 +193,63 @@ fn resolve(
     Ok(spec)
 }
 
+/// How long `node` may take to evaluate a config file (a file that loops forever must not hang the CLI).
+const NODE_EVAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn node_eval(code: &str, file: &Path, path_env: Option<&str>) -> Result<Value, String> {
+    use std::io::Read;
     let node = super::which("node", path_env).ok_or("node not found on PATH")?;
-    let out = Command::new(node)
+    let mut child = Command::new(node)
         .arg("-e")
         .arg(code)
         .arg(file)
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .map_err(|e| format!("cannot run node: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|r| Box::new(r) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|r| Box::new(r) as Box<dyn Read + Send>));
+    let deadline = std::time::Instant::now() + NODE_EVAL_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(match other {
+                    Err(e) => format!("cannot wait for node: {e}"),
+                    _ => format!(
+                        "evaluation did not finish within {} s",
+                        NODE_EVAL_TIMEOUT.as_secs()
+                    ),
+                });
+            }
+        }
+    };
+    let out_bytes = stdout.join().unwrap_or_default();
+    let err_bytes = stderr.join().unwrap_or_default();
+    if !status.success() {
+        let err = String::from_utf8_lossy(&err_bytes);
         let line = err
             .lines()
             .find(|l| l.contains("Error"))
             .unwrap_or_else(|| err.lines().next().unwrap_or("evaluation failed"));
         return Err(line.trim().to_string());
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+    serde_json::from_slice(&out_bytes).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

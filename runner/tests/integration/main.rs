@@ -1,2 +1,3 @@
+mod bad_input;
 mod common;
 mod report_browser;
