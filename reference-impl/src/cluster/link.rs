@@ -89,7 +89,7 @@ impl Link {
         let prefix = disp.newconn_prefix();
         let mut line = Vec::with_capacity(prefix.len() + 24);
         line.extend_from_slice(prefix);
-        let _ = write!(line, "{seq}}}}}\n");
+        let _ = writeln!(line, "{seq}}}}}");
         if self.tx.send_handle_line(line, conn.fd.clone()).is_err() {
             self.dead.store(true, Ordering::Release);
             return Err(conn);

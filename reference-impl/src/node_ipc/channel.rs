@@ -1,15 +1,16 @@
-//! An open IPC channel: a [`Sender`] (cheap to clone; a writer task owns the socket's write side and keeps
-//! at most one fd in flight until the child ACKs it) and a [`Reader`] (parses lines, pairs received fds
+//! An open IPC channel: a [`Sender`] (cheap to clone; writes go out synchronously with non-blocking
+//! `sendmsg`, a writer task finishes them when the socket is full; at most one fd is in flight until the
+//! child ACKs it) and a [`Reader`] (parses lines, pairs received fds
 //! with `NODE_HANDLE` lines and always answers them with `NODE_HANDLE_ACK`).
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::Arc;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::Value;
 use tokio::io::unix::AsyncFd;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use super::codec::{DecodeError, LineDecoder, encode_into};
 use super::sys;
@@ -22,29 +23,165 @@ const READ_BUF: usize = 64 * 1024;
 
 type Sock = Arc<AsyncFd<OwnedFd>>;
 
-enum Out {
-    /// An ordinary line; waits behind an in-flight handle, like Node's own queue.
-    Line(Vec<u8>),
-    /// A `NODE_HANDLE` line and the fd to attach to it.
-    Handle {
-        line: Vec<u8>,
-        fd: Arc<OwnedFd>,
-        resends: u8,
-    },
-    /// ACK/NACK for a handle the child sent: never waits.
-    Urgent(&'static [u8]),
-    /// The child acknowledged the in-flight handle.
-    Acked,
-    /// The child did not get the in-flight handle's fd.
-    Nacked,
-    /// Flush what can be sent, then shut the write side down (the child sees EOF).
-    Close,
+struct HandleOut {
+    line: Vec<u8>,
+    fd: Arc<OwnedFd>,
+    resends: u8,
 }
 
-/// Sending half of a channel; clones share one writer.
+enum Queued {
+    Line(Vec<u8>),
+    Handle(HandleOut),
+}
+
+/// Write-side state. Whoever queues something flushes it right away with non-blocking `sendmsg`
+/// (no task hop on the hot path); only when the socket is full does the writer task take over.
+#[derive(Default)]
+struct WriteState {
+    /// Bytes committed to the stream in order (a handle line's rest after its fd went out).
+    out: Vec<u8>,
+    off: usize,
+    /// Messages waiting behind the in-flight handle.
+    queue: VecDeque<Queued>,
+    inflight: Option<HandleOut>,
+    /// The socket returned EAGAIN: the writer task waits for writability.
+    blocked: bool,
+    closing: bool,
+    dead: bool,
+}
+
+enum Flush {
+    Idle,
+    Blocked,
+}
+
+impl WriteState {
+    fn push_line(&mut self, line: &[u8]) {
+        if self.out.is_empty() {
+            self.off = 0;
+        }
+        self.out.extend_from_slice(line);
+    }
+
+    /// Writes as much as the socket takes without blocking.
+    fn flush(&mut self, fd: RawFd) -> io::Result<Flush> {
+        loop {
+            if self.off < self.out.len() {
+                match sys::send_with_fd(fd, &self.out[self.off..], None) {
+                    Ok(n) => self.off += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flush::Blocked),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
+            self.out.clear();
+            self.off = 0;
+            if self.out.capacity() > 1 << 20 {
+                self.out = Vec::new();
+            }
+            if self.inflight.is_some() {
+                return Ok(Flush::Idle);
+            }
+            match self.queue.pop_front() {
+                None => return Ok(Flush::Idle),
+                Some(Queued::Line(l)) => self.out.extend_from_slice(&l),
+                Some(Queued::Handle(h)) => {
+                    match sys::send_with_fd(fd, &h.line, Some(h.fd.as_raw_fd())) {
+                        Ok(n) => {
+                            // The rest of a partially written handle line goes without the fd.
+                            self.out.extend_from_slice(&h.line[n..]);
+                            self.inflight = Some(h);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            self.queue.push_front(Queued::Handle(h));
+                            return Ok(Flush::Blocked);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                            self.queue.push_front(Queued::Handle(h));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Shared {
+    sock: Sock,
+    st: Mutex<WriteState>,
+    /// Wakes the writer task (socket full, close requested, or every handle dropped).
+    wake: Arc<Notify>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.wake.notify_one();
+    }
+}
+
+impl Shared {
+    /// Runs `f` on the state, then flushes unless the writer task owns the socket right now.
+    fn with<R>(&self, f: impl FnOnce(&mut WriteState) -> R) -> io::Result<R> {
+        let mut st = self.st.lock().unwrap();
+        if st.dead {
+            return Err(closed());
+        }
+        let r = f(&mut st);
+        if !st.blocked {
+            self.flush_locked(&mut st);
+        }
+        Ok(r)
+    }
+
+    fn flush_locked(&self, st: &mut WriteState) {
+        match st.flush(self.sock.as_raw_fd()) {
+            Ok(Flush::Idle) => {
+                if st.closing {
+                    st.dead = true;
+                    // SAFETY: shutdown(2) on the fd the AsyncFd keeps open; the child reads EOF.
+                    unsafe { libc::shutdown(self.sock.as_raw_fd(), libc::SHUT_WR) };
+                }
+            }
+            Ok(Flush::Blocked) => {
+                st.blocked = true;
+                self.wake.notify_one();
+            }
+            Err(e) => {
+                tracing::debug!("ipc channel write failed: {e}");
+                st.dead = true;
+                st.queue.clear();
+                st.inflight = None;
+                st.out = Vec::new();
+            }
+        }
+    }
+
+    fn acked(&self) {
+        let _ = self.with(|st| st.inflight = None);
+    }
+
+    fn nacked(&self) {
+        let _ = self.with(|st| {
+            if let Some(h) = st.inflight.take() {
+                if h.resends < MAX_RESENDS {
+                    st.queue.push_front(Queued::Handle(HandleOut {
+                        resends: h.resends + 1,
+                        ..h
+                    }));
+                } else {
+                    tracing::warn!("ipc channel: handle dropped after {MAX_RESENDS} NACKs");
+                }
+            }
+        });
+    }
+}
+
+/// Sending half of a channel; clones share one write state.
 #[derive(Clone)]
 pub struct Sender {
-    tx: mpsc::UnboundedSender<Out>,
+    shared: Arc<Shared>,
 }
 
 fn closed() -> io::Error {
@@ -71,9 +208,16 @@ impl Sender {
         self.send_line(line)
     }
 
-    /// Queues one pre-encoded line (compact JSON ending with `\n`).
+    /// Queues one pre-encoded line (compact JSON ending with `\n`); it waits behind an in-flight handle,
+    /// like Node's own queue.
     pub fn send_line(&self, line: Vec<u8>) -> io::Result<()> {
-        self.tx.send(Out::Line(line)).map_err(|_| closed())
+        self.shared.with(|st| {
+            if st.inflight.is_none() && st.queue.is_empty() {
+                st.push_line(&line);
+            } else {
+                st.queue.push_back(Queued::Line(line));
+            }
+        })
     }
 
     /// Queues `inner` wrapped in a `NODE_HANDLE` of type `kind` (`net.Native`, `dgram.Native`) with `fd`.
@@ -81,25 +225,26 @@ impl Sender {
         self.send_handle_line(handle_line(kind, inner), fd)
     }
 
-    /// Queues a pre-built `NODE_HANDLE` line (see [`handle_line`]) with `fd` attached.
+    /// Queues a pre-built `NODE_HANDLE` line (see [`handle_line`]) with `fd` attached. At most one handle
+    /// is in flight per channel: the next waits for the child's `NODE_HANDLE_ACK`.
     pub fn send_handle_line(&self, line: Vec<u8>, fd: Arc<OwnedFd>) -> io::Result<()> {
-        self.tx
-            .send(Out::Handle {
+        self.shared.with(|st| {
+            st.queue.push_back(Queued::Handle(HandleOut {
                 line,
                 fd,
                 resends: 0,
-            })
-            .map_err(|_| closed())
+            }))
+        })
     }
 
     /// Closes the channel from our side: queued lines are flushed, then the child reads EOF.
     pub fn close(&self) {
-        let _ = self.tx.send(Out::Close);
+        let _ = self.shared.with(|st| st.closing = true);
     }
 
-    /// True once the writer stopped (write error or every handle dropped).
+    /// True once the channel cannot send any more (write error or closed).
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.shared.st.lock().unwrap().dead
     }
 }
 
@@ -120,7 +265,7 @@ pub enum Incoming {
 /// Receiving half of a channel.
 pub struct Reader {
     sock: Sock,
-    tx: mpsc::UnboundedSender<Out>,
+    shared: Arc<Shared>,
     dec: LineDecoder,
     buf: Box<[u8]>,
     fds: VecDeque<OwnedFd>,
@@ -132,17 +277,22 @@ pub fn open(fd: OwnedFd) -> io::Result<(Sender, Reader)> {
     sys::set_nonblocking(fd.as_raw_fd(), true)?;
     // SAFETY: `fd` is an open OwnedFd moved into the AsyncFd, which owns it until dropped.
     let sock = Arc::new(unsafe { AsyncFd::register(fd) }?);
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(writer(sock.clone(), rx));
+    let wake = Arc::new(Notify::new());
+    let shared = Arc::new(Shared {
+        sock: sock.clone(),
+        st: Mutex::new(WriteState::default()),
+        wake: wake.clone(),
+    });
+    tokio::spawn(writer(Arc::downgrade(&shared), wake));
     let reader = Reader {
         sock,
-        tx: tx.clone(),
+        shared: shared.clone(),
         dec: LineDecoder::new(),
         buf: vec![0u8; READ_BUF].into_boxed_slice(),
         fds: VecDeque::new(),
         eof: false,
     };
-    Ok((Sender { tx }, reader))
+    Ok((Sender { shared }, reader))
 }
 
 fn is_cmd(v: &Value, cmd: &str) -> bool {
@@ -159,16 +309,17 @@ impl Reader {
                     Err(e) => return Some(Incoming::Invalid(e)),
                 };
                 if is_cmd(&value, "NODE_HANDLE_ACK") {
-                    let _ = self.tx.send(Out::Acked);
+                    self.shared.acked();
                 } else if is_cmd(&value, "NODE_HANDLE_NACK") {
-                    let _ = self.tx.send(Out::Nacked);
+                    self.shared.nacked();
                 } else if is_cmd(&value, "NODE_HANDLE") {
                     let Some(fd) = self.fds.pop_front() else {
                         // The fd has not arrived with its line: ask the child to send it again.
-                        let _ = self.tx.send(Out::Urgent(NACK_LINE));
+                        let _ = self.shared.with(|st| st.push_line(NACK_LINE));
                         continue;
                     };
-                    let _ = self.tx.send(Out::Urgent(ACK_LINE));
+                    // ACK/NACK never wait behind our own in-flight handle.
+                    let _ = self.shared.with(|st| st.push_line(ACK_LINE));
                     let mut value = value;
                     let inner = value.get_mut("msg").map(Value::take).unwrap_or(Value::Null);
                     return Some(Incoming::Message {
@@ -220,108 +371,34 @@ impl Reader {
     }
 }
 
-async fn write_all(sock: &Sock, data: &[u8], fd: Option<&OwnedFd>) -> io::Result<()> {
-    let mut off = 0;
-    let mut fd = fd.map(|f| f.as_raw_fd());
-    while off < data.len() {
-        let mut guard = sock.writable().await?;
-        match guard.try_io(|s| sys::send_with_fd(s.as_raw_fd(), &data[off..], fd)) {
-            Ok(Ok(n)) => {
-                off += n;
-                // The rest of a partially written handle line goes without the control message.
-                fd = None;
-            }
-            Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-            Ok(Err(e)) => return Err(e),
-            Err(_would_block) => {}
-        }
-    }
-    Ok(())
-}
-
-struct InFlight {
-    line: Vec<u8>,
-    fd: Arc<OwnedFd>,
-    resends: u8,
-}
-
-#[derive(Default)]
-struct WriterState {
-    closing: bool,
-    queue: VecDeque<Out>,
-    inflight: Option<InFlight>,
-    buf: Vec<u8>,
-}
-
-impl WriterState {
-    fn absorb(&mut self, out: Out) {
-        match out {
-            Out::Line(l) if self.inflight.is_none() && self.queue.is_empty() => {
-                self.buf.extend_from_slice(&l)
-            }
-            Out::Urgent(l) => self.buf.extend_from_slice(l),
-            Out::Acked => self.inflight = None,
-            Out::Close => self.closing = true,
-            Out::Nacked => {
-                if let Some(f) = self.inflight.take() {
-                    if f.resends < MAX_RESENDS {
-                        self.queue.push_front(Out::Handle {
-                            line: f.line,
-                            fd: f.fd,
-                            resends: f.resends + 1,
-                        });
-                    } else {
-                        tracing::warn!("ipc channel: handle dropped after {MAX_RESENDS} NACKs");
-                    }
+/// Finishes writes the senders could not (socket full) and performs a pending close.
+async fn writer(shared: Weak<Shared>, wake: Arc<Notify>) {
+    loop {
+        wake.notified().await;
+        let Some(sh) = shared.upgrade() else {
+            return;
+        };
+        loop {
+            {
+                let st = sh.st.lock().unwrap();
+                if st.dead {
+                    return;
+                }
+                if !st.blocked {
+                    break;
                 }
             }
-            other => self.queue.push_back(other),
-        }
-    }
-}
-
-async fn writer(sock: Sock, mut rx: mpsc::UnboundedReceiver<Out>) {
-    let mut st = WriterState::default();
-    while let Some(first) = rx.recv().await {
-        st.absorb(first);
-        while let Ok(more) = rx.try_recv() {
-            st.absorb(more);
-        }
-        if let Err(e) = flush(&sock, &mut st).await {
-            tracing::debug!("ipc channel write failed: {e}");
-            break;
-        }
-        if st.closing {
-            // SAFETY: shutdown(2) on the fd the AsyncFd keeps open.
-            unsafe { libc::shutdown(sock.as_raw_fd(), libc::SHUT_WR) };
-            break;
-        }
-    }
-    // Dropping `rx` makes every later send fail; queued fds are closed with it.
-}
-
-async fn flush(sock: &Sock, st: &mut WriterState) -> io::Result<()> {
-    while st.inflight.is_none() {
-        match st.queue.pop_front() {
-            Some(Out::Line(l)) => st.buf.extend_from_slice(&l),
-            Some(Out::Handle { line, fd, resends }) => {
-                if !st.buf.is_empty() {
-                    write_all(sock, &st.buf, None).await?;
-                    st.buf.clear();
-                }
-                write_all(sock, &line, Some(&fd)).await?;
-                st.inflight = Some(InFlight { line, fd, resends });
+            let mut guard = match sh.sock.writable().await {
+                Ok(g) => g,
+                Err(_) => return,
+            };
+            let mut st = sh.st.lock().unwrap();
+            st.blocked = false;
+            sh.flush_locked(&mut st);
+            if st.blocked {
+                // Only forgets the readiness this guard saw; a newer event keeps the socket ready.
+                guard.clear_ready();
             }
-            Some(_) => {}
-            None => break,
         }
     }
-    if !st.buf.is_empty() {
-        write_all(sock, &st.buf, None).await?;
-        st.buf.clear();
-        if st.buf.capacity() > 1 << 20 {
-            st.buf = Vec::new();
-        }
-    }
-    Ok(())
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests with real `node` workers and tiny apps written to a temp dir.
 
+mod bench;
 mod harness;
 mod lifecycle;
 mod serving;
