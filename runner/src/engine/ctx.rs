@@ -74,6 +74,8 @@ pub struct Ctx {
     pub slow: BTreeMap<String, JoinHandle<SlowResult>>,
     /// Finished slow requests and their duration in ms.
     pub slow_results: BTreeMap<String, (SlowResult, f64)>,
+    /// Results of `stop-during-requests` bursts.
+    pub bursts: BTreeMap<String, Vec<SlowResult>>,
     /// Answers of `requests` steps.
     pub answers: BTreeMap<String, Vec<Value>>,
     /// `jlist` snapshots by label.

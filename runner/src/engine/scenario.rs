@@ -81,6 +81,7 @@ async fn setup(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Result<Ctx, S
         slow: BTreeMap::new(),
         slow_results: BTreeMap::new(),
         answers: BTreeMap::new(),
+        bursts: BTreeMap::new(),
         snapshots: BTreeMap::new(),
         samples: Arc::new(Mutex::new(Vec::new())),
         sampler: None,

@@ -310,6 +310,42 @@ impl Ctx {
                     tokio::spawn(async move { crate::load::probe(proto, "127.0.0.1", port, &path, timeout).await }),
                 );
             }
+            Step::StopDuringRequests { name, every_ms, path, timeout_ms } => {
+                let (port, proto) = (self.port, fixture_protocol(&self.sc.fixture));
+                let (path, timeout, every) = (path.clone(), Duration::from_millis(*timeout_ms), Duration::from_millis(*every_ms));
+                let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+                let firing = tokio::spawn(async move {
+                    let mut handles = Vec::new();
+                    loop {
+                        let path = path.clone();
+                        handles.push(tokio::spawn(async move { crate::load::probe(proto, "127.0.0.1", port, &path, timeout).await }));
+                        tokio::select! {
+                            _ = tokio::time::sleep(every) => {}
+                            _ = stop_rx.changed() => break,
+                        }
+                    }
+                    handles
+                });
+                // let the first request reach the app before the stop is issued
+                let _ = tokio::time::timeout(self.scaled(3000), async {
+                    while !super::record::read(&self.record, self.origin_epoch_ms).iter().any(|e| e.event == "request-start") {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                })
+                .await;
+                let v = vec!["stop".to_string(), self.sc.app.name.clone()];
+                let out = self.cli("stop", &v, CMD_MS).await;
+                let _ = stop_tx.send(true);
+                let handles = firing.await.unwrap_or_default();
+                let mut results = Vec::new();
+                for h in handles {
+                    if let Ok(r) = h.await {
+                        results.push(r);
+                    }
+                }
+                self.bursts.insert(name.clone(), results);
+                out?;
+            }
             Step::AwaitRequest { name } => {
                 let h = self.slow.remove(name).ok_or_else(|| Abort::Error(format!("no request named `{name}` is pending")))?;
                 let r = h.await.map_err(|e| Abort::Error(format!("request task failed: {e}")))?;

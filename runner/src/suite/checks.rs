@@ -182,6 +182,13 @@ pub enum Check {
         #[serde(default = "yes")]
         ok: bool,
     },
+    /// Every request of a `stop-during-requests` burst that the app started (record `request-start`)
+    /// was answered; requests refused because the app had already closed its server do not count.
+    InFlightCompleted {
+        /// Which burst.
+        #[serde(default = "slow")]
+        name: String,
+    },
     /// In every `jlist` sample, exactly one process of the app carries instance value 0.
     ExactlyOneInstanceZero {},
     /// No `jlist` sample shows a process `online` before its `ready` was sent (record).
@@ -237,6 +244,7 @@ impl Check {
             Check::StepDuration { .. } => "step-duration",
             Check::Signals { .. } => "signals",
             Check::RequestCompleted { .. } => "request-completed",
+            Check::InFlightCompleted { .. } => "in-flight-completed",
             Check::ExactlyOneInstanceZero {} => "exactly-one-instance-zero",
             Check::OnlineAfterReady { .. } => "online-after-ready",
             Check::PerInstanceState { .. } => "per-instance-state",

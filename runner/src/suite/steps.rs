@@ -64,6 +64,9 @@ fn t3000() -> u64 {
 fn t10000() -> u64 {
     10000
 }
+fn t50() -> u64 {
+    50
+}
 fn t100() -> u64 {
     100
 }
@@ -207,6 +210,22 @@ pub enum Step {
         #[serde(default = "t10000")]
         timeout_ms: u64,
     },
+    /// Runs `<target> stop <app>` while firing a slow request every `every_ms` until it returns, so
+    /// that one request is always in flight when the app is told to stop (whatever the target's CLI latency).
+    StopDuringRequests {
+        /// Name checks refer to.
+        #[serde(default = "slow")]
+        name: String,
+        /// Interval between requests, ms.
+        #[serde(default = "t50")]
+        every_ms: u64,
+        /// Path.
+        #[serde(default = "slow_path")]
+        path: String,
+        /// Deadline of each request, ms.
+        #[serde(default = "t10000")]
+        timeout_ms: u64,
+    },
     /// Waits for a background slow request to end.
     AwaitRequest {
         /// Which request.
@@ -264,6 +283,7 @@ impl Step {
             Step::LoadFinish { .. } => "load-finish",
             Step::LoadStop { .. } => "load-stop",
             Step::RequestSlow { .. } => "request-slow",
+            Step::StopDuringRequests { .. } => "stop-during-requests",
             Step::AwaitRequest { .. } => "await-request",
             Step::Requests { .. } => "requests",
             Step::Sleep { .. } => "sleep",

@@ -295,6 +295,31 @@ impl Ctx {
                 };
                 res(name, got == *ok, if *ok { "the request is answered" } else { "the request is cut" }, obs)
             }
+            Check::InFlightCompleted { name: b } => {
+                let Some(results) = self.bursts.get(b) else {
+                    return res(name, false, format!("a `stop-during-requests` burst `{b}`"), "none ran");
+                };
+                let ev = super::record::read(&self.record, self.origin_epoch_ms);
+                let started = ev.iter().filter(|e| e.event == "request-start").count();
+                let ended = ev.iter().filter(|e| e.event == "request-end").count();
+                let ok = results.iter().filter(|r| r.is_ok()).count();
+                let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+                for r in results {
+                    *by.entry(match r {
+                        Ok(_) => "ok",
+                        Err(o) => o.as_str(),
+                    })
+                    .or_default() += 1;
+                }
+                self.values.insert("in_flight_started".into(), started as f64);
+                self.values.insert("in_flight_answered".into(), ok as f64);
+                res(
+                    name,
+                    started > 0 && ok >= started,
+                    "every request the app had started is answered",
+                    format!("app started {started}, finished {ended}; client outcomes {:?}", by),
+                )
+            }
             Check::ExactlyOneInstanceZero {} => {
                 let samples = self.samples.lock().unwrap().clone();
                 let app = self.sc.app.name.clone();
