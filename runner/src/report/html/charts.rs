@@ -15,6 +15,18 @@ const FAILED: &str = "#d62728";
 const SIGNAL: &str = "#e67e00";
 const STEP: &str = "#777777";
 
+/// Marker colour of an event drawn on its worker's lane; `None`: not drawn there (the bar shows it).
+fn lane_colour(kind: &str) -> Option<&'static str> {
+    match kind {
+        "signal" => Some(SIGNAL),
+        "exit" => Some("#222222"),
+        "killed" => Some(FAILED),
+        "request" => Some(OK),
+        "ready" => Some("#2e7d32"),
+        _ => None,
+    }
+}
+
 /// Which timeline: reload (requests over time) or shutdown (a graceful-stop scenario).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TimelineKind {
@@ -116,7 +128,7 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
     let (lo, hi) = time_range(f);
     let plot_w = WIDTH - LEFT - RIGHT;
     let x = |t: f64| LEFT + (t - lo) / (hi - lo) * plot_w;
-    let top = 30.0;
+    let top = 40.0;
     let req_h = if f.throughput.is_some() { 120.0 } else { 0.0 };
     let lane_h = 18.0;
     let mut workers: Vec<&WorkerSpan> = f.workers.iter().collect();
@@ -145,12 +157,13 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
             s.line(LEFT, y(tk), WIDTH - RIGHT, y(tk), "#eeeeee", false);
             s.text(LEFT - 6.0, y(tk) + 4.0, "end", "axis", &fmt::num(tk));
         }
+        s.text(8.0, top + req_h / 2.0, "start", "axis", "requests");
         s.text(
             8.0,
-            top + 12.0,
+            top + req_h / 2.0 + 13.0,
             "start",
             "axis",
-            &format!("requests/{} ms", t.bucket_ms),
+            &format!("per {} ms", t.bucket_ms),
         );
         for (i, (ok, failed)) in per.iter().enumerate() {
             let t0 = (i as u64 * t.bucket_ms) as f64;
@@ -214,26 +227,34 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
         );
     }
 
+    let mut label_row = 0usize;
     for e in &f.timeline {
         let ex = x(e.t_ms);
         let lane = e.pid.and_then(|p| workers.iter().position(|w| w.pid == p));
         let tip = format!("{} ms: {} {}", fmt::num(e.t_ms), e.kind, e.detail);
-        let colour = if e.kind == "signal" { SIGNAL } else { STEP };
-        match lane {
-            Some(i) if e.kind == "signal" || e.kind == "exit" => {
+        match (lane, lane_colour(&e.kind)) {
+            (Some(i), Some(colour)) => {
                 let ly = lanes_top + i as f64 * lane_h;
                 s.marker(ex, ly + 9.0, colour, &tip);
             }
-            Some(_) => {}
-            None => {
+            (Some(_), None) => {}
+            (None, _) => {
+                let colour = if e.kind == "signal" { SIGNAL } else { STEP };
                 s.line(ex, top - 8.0, ex, lanes_bottom, colour, true);
                 let text = if e.detail.is_empty() {
                     &e.kind
                 } else {
                     &e.detail
                 };
-                let short: String = text.chars().take(24).collect();
-                s.text(ex + 3.0, top - 12.0, "start", "event", &short);
+                let short: String = text.chars().take(28).collect();
+                // alternate two label rows so neighbouring steps do not overwrite each other
+                let ly = if label_row % 2 == 0 {
+                    top - 12.0
+                } else {
+                    top - 24.0
+                };
+                label_row += 1;
+                s.text(ex + 3.0, ly, "start", "event", &short);
             }
         }
     }
