@@ -14,6 +14,14 @@ const SPAWN_DEADLINE: Duration = Duration::from_secs(10);
 /// Longest a single request may take (reloads of many slow instances included).
 const REPLY_DEADLINE: Duration = Duration::from_secs(3600);
 
+/// Longest a query (ping, list) may take.
+const QUICK_DEADLINE: Duration = Duration::from_secs(30);
+
+enum Kind {
+    Quick,
+    Slow,
+}
+
 /// Errors reaching the daemon.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -40,17 +48,29 @@ pub fn connect(home: &Home) -> Option<UnixStream> {
 
 /// Sends one request on a stream and reads the reply.
 pub fn exchange(mut s: UnixStream, cmd: Command) -> Result<Response, ClientError> {
+    let cmd_kind = match cmd {
+        Command::Ping | Command::List | Command::Exists { .. } => Kind::Quick,
+        _ => Kind::Slow,
+    };
     let mut line = serde_json::to_vec(&Request {
         version: PROTOCOL_VERSION,
         cmd,
     })
     .map_err(|e| ClientError::Reply(e.to_string()))?;
     line.push(b'\n');
-    s.set_read_timeout(Some(REPLY_DEADLINE))?;
+    // Queries answer at once; only actions that wait for processes may take long.
+    let quick = matches!(cmd_kind, Kind::Quick);
+    s.set_read_timeout(Some(if quick { QUICK_DEADLINE } else { REPLY_DEADLINE }))?;
     s.write_all(&line)?;
     let mut reader = BufReader::new(s);
     let mut reply = String::new();
-    reader.read_line(&mut reply)?;
+    if let Err(e) = reader.read_line(&mut reply) {
+        if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
+            let secs = if quick { QUICK_DEADLINE } else { REPLY_DEADLINE }.as_secs();
+            return Err(ClientError::Reply(format!("the daemon did not answer within {secs}s")));
+        }
+        return Err(e.into());
+    }
     if reply.is_empty() {
         return Err(ClientError::Reply(
             "connection closed without a reply".into(),

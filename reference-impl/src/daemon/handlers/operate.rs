@@ -198,7 +198,10 @@ async fn one(d: &Arc<Daemon>, action: Action, id: u32) -> Result<(String, Option
     let _guard = lock.lock().await;
     let mut warning = None;
     match action {
-        Action::Stop => stop_proc(d, id).await?,
+        Action::Stop => {
+            stop_proc(d, id).await?;
+            release_if_idle(d, &name);
+        }
         Action::Restart => restart_proc(d, id).await?,
         Action::Reload => {
             if let ReloadOutcome::Replaced(w) = reload_proc(d, id).await? {
@@ -234,4 +237,18 @@ fn start_boxed(
     req: crate::protocol::StartRequest,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send + '_>> {
     Box::pin(super::start::start(d, req))
+}
+
+/// Releases an app's listening sockets once none of its processes is up (stopped apps free their ports).
+fn release_if_idle(d: &Arc<Daemon>, name: &str) {
+    let t = d.table.lock().unwrap();
+    let idle = t
+        .procs
+        .values()
+        .filter(|p| p.spec.name == name)
+        .all(|p| !p.status.is_up() && p.status != super::super::table::Status::WaitingRestart);
+    drop(t);
+    if idle {
+        d.balancer.release_group(name);
+    }
 }
