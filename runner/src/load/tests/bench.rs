@@ -1,52 +1,44 @@
-//! Measures the highest new-connection rate the generator sustains against a plain node http server.
-//! Ignored by default (it is a measurement, not a check):
-//! `cargo test --release -p conform --lib load::tests::bench -- --ignored --nocapture`.
+//! Measures the highest rate the generator sustains against a plain node http server
+//! (`fixtures/http.js`), new-connection and keep-alive. Ignored by default (a measurement, not a check):
+//! `cargo test --release -p conform --lib load::tests::bench -- --ignored --nocapture --test-threads 1`.
+//! "Sustained" = every request ok, p99 latency (from the intended time) < 100 ms, p99 send lag < 50 ms.
 
 use super::node;
 use crate::load::{ConnMode, LoadRun, LoadSpec, Protocol};
 use std::time::{Duration, Instant};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "measurement; run explicitly with --ignored --nocapture"]
-async fn max_new_connection_rate_against_node() {
-    let Some(fx) = node::start("http.js", Protocol::Http).await else {
-        return;
-    };
+const STEP: Duration = Duration::from_secs(3);
+
+async fn ramp(port: u16, mode: ConnMode, rates: &[u32]) -> u32 {
     let mut best = 0;
-    for rate in [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10_000, 12_000] {
+    for &rate in rates {
         let spec = LoadSpec {
             protocol: Protocol::Http,
             host: "127.0.0.1".into(),
-            port: fx.port,
+            port,
             path: "/".into(),
             rate,
-            duration: Duration::from_secs(3),
+            duration: STEP,
             max_requests: u64::MAX,
-            mode: ConnMode::NewConnection,
+            mode,
             timeout: Duration::from_secs(2),
         };
-        let t = Instant::now();
         let r = LoadRun::start(spec, Instant::now()).finish().await;
-        let wall = t.elapsed().as_secs_f64();
         let lat = r.latency_ms();
-        let lag_p99 = {
-            let mut lags: Vec<f64> = r
-                .records
-                .iter()
-                .map(|x| x.sent_ms - x.intended_ms)
-                .collect();
-            lags.sort_by(f64::total_cmp);
-            lags.get(lags.len() * 99 / 100).copied().unwrap_or(0.0)
-        };
-        let achieved = r.ok() as f64 / 3.0;
+        let mut lags: Vec<f64> = r
+            .records
+            .iter()
+            .map(|x| x.sent_ms - x.intended_ms)
+            .collect();
+        lags.sort_by(f64::total_cmp);
+        let lag_p99 = lags.get(lags.len() * 99 / 100).copied().unwrap_or(0.0);
         let p99 = lat.get("p99").copied().unwrap_or(f64::INFINITY);
         let sustained = r.failed() == 0 && p99 < 100.0 && lag_p99 < 50.0;
         println!(
-            "rate {rate:>6}/s: sent {:>6} ok {:>6} failed {:>4} ({:.0} ok/s, wall {wall:.1}s) p50 {:.2} p99 {:.2} max {:.1} ms, send lag p99 {lag_p99:.1} ms -> {}",
+            "{mode:?} {rate:>6}/s: sent {:>6} ok {:>6} failed {:>4} p50 {:.2} p99 {:.2} max {:.1} ms, send lag p99 {lag_p99:.1} ms -> {}",
             r.records.len(),
             r.ok(),
             r.failed(),
-            achieved,
             lat.get("p50").copied().unwrap_or(0.0),
             p99,
             lat.get("max").copied().unwrap_or(0.0),
@@ -63,5 +55,19 @@ async fn max_new_connection_rate_against_node() {
         best = rate;
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    println!("max sustained new-connection rate: {best} req/s");
+    best
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement; run explicitly with --ignored --nocapture"]
+async fn max_rate_against_node() {
+    let Some(fx) = node::start("http.js", Protocol::Http).await else {
+        return;
+    };
+    let rates = [
+        1000, 2000, 3000, 4000, 5000, 6000, 8000, 10_000, 12_000, 16_000, 20_000,
+    ];
+    let nc = ramp(fx.port, ConnMode::NewConnection, &rates).await;
+    let ka = ramp(fx.port, ConnMode::KeepAlive, &rates).await;
+    println!("max sustained: new-connection {nc} req/s, keep-alive {ka} req/s");
 }
