@@ -8,4 +8,5 @@ mod cluster;
 mod ecosystem;
 mod fork;
 mod reload;
+mod security;
 mod snapshot;

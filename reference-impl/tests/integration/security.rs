@@ -108,8 +108,11 @@ fn connections_from_another_uid_are_refused() {
     std::fs::set_permissions(h.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
     let other = raw_list_as(&sock, Some(NOBODY));
-    // connected (no EACCES now), then closed by the daemon without an answer
-    assert_eq!(other, "", "another uid was not refused by the peer-credential check");
+    // connected (no EACCES now), then dropped by the daemon without an answer
+    assert!(
+        ["", "error:ECONNRESET", "error:EPIPE"].contains(&other.as_str()),
+        "another uid was not refused by the peer-credential check: {other:?}"
+    );
     // and the daemon still serves its owner afterwards
     assert_eq!(h.jlist().len(), 0);
 }
