@@ -53,18 +53,30 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// The key written on the line holding `offset` (`check = "x"` → `check`), if any.
+/// The key written on the line holding `offset` (`check = "x"` or `{ do = "x" }` → the key just
+/// before the `=` that precedes `offset`; a table header → its name).
 fn key_on_line(text: &str, offset: usize) -> Option<String> {
     let offset = offset.min(text.len());
     let start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let end = text[offset..].find('\n').map(|i| offset + i).unwrap_or(text.len());
-    let line = text[start..end].trim();
-    if line.starts_with('[') {
-        return Some(line.trim_matches(|c| c == '[' || c == ']').to_string());
+    let line = &text[start..end];
+    let at = offset - start;
+    if line.trim_start().starts_with('[') {
+        return Some(line.trim().trim_matches(|c| c == '[' || c == ']').to_string());
     }
-    let (k, _) = line.split_once('=')?;
-    let k = k.trim().trim_matches('"');
-    (!k.is_empty()).then(|| k.to_string())
+    let is_key = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '"';
+    let key_before = |upto: usize| -> Option<String> {
+        let eq = line[..upto].rfind('=')?;
+        let k: String = line[..eq].trim_end().chars().rev().take_while(|c| is_key(*c)).collect::<Vec<_>>().into_iter().rev().collect();
+        let k = k.trim_matches('"').to_string();
+        (!k.is_empty()).then_some(k)
+    };
+    key_before(at).or_else(|| {
+        // the span starts at a key: take it
+        let k: String = line[at..].chars().take_while(|c| is_key(*c)).collect();
+        let k = k.trim_matches('"').to_string();
+        if k.is_empty() { key_before(line.len()) } else { Some(k) }
+    })
 }
 
 fn backticked(message: &str) -> Option<&str> {

@@ -78,6 +78,9 @@ pub fn load_file(path: &Path, fixtures: Option<&BTreeSet<String>>) -> Result<Sui
         names.extend(sc.extra_apps.iter().filter_map(|a| a.fixture.clone()));
         if let Some(fx) = fixtures {
             if let Some(bad) = names.iter().find(|n| !fx.contains(*n)) {
+                let needle = format!("\"{bad}\"");
+                let at = text[at.start..].find(&needle).map(|i| at.start + i..at.start + i + needle.len()).unwrap_or(at.clone());
+                let err = |msg: String, key: &str| invalid(path, &text, at.clone(), &msg, Some(key.to_string()));
                 return Err(err(format!("unknown fixture `{bad}` (known: {})", fx.iter().cloned().collect::<Vec<_>>().join(", ")), "fixture"));
             }
         }

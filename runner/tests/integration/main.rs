@@ -1,3 +1,5 @@
 mod bad_input;
 mod common;
 mod report_browser;
+mod runs;
+mod suites_cli;
