@@ -10,23 +10,36 @@ use rstest::rstest;
 
 use crate::common::{Home, fixture, free_port, http_pid, status};
 
-/// Runs requests on new connections until `stop` (bounded by `max`); returns (ok, failures).
-fn client(
-    port: u16,
-    stop: Arc<AtomicBool>,
-    max: usize,
-) -> std::thread::JoinHandle<(usize, Vec<String>)> {
+/// Runs requests from 8 concurrent clients, each on new connections, until `stop` (bounded by `max`
+/// in total); returns (ok, failures).
+fn client(port: u16, stop: Arc<AtomicBool>, max: usize) -> std::thread::JoinHandle<(usize, Vec<String>)> {
+    const CLIENTS: usize = 8;
     std::thread::spawn(move || {
+        let workers: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut ok = 0;
+                    let mut failures = vec![];
+                    for _ in 0..max / CLIENTS {
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        match http_pid(port) {
+                            Ok(_) => ok += 1,
+                            Err(e) => failures.push(e.to_string()),
+                        }
+                    }
+                    (ok, failures)
+                })
+            })
+            .collect();
         let mut ok = 0;
         let mut failures = vec![];
-        for _ in 0..max {
-            if stop.load(Ordering::SeqCst) {
-                break;
-            }
-            match http_pid(port) {
-                Ok(_) => ok += 1,
-                Err(e) => failures.push(e.to_string()),
-            }
+        for w in workers {
+            let (o, f) = w.join().unwrap();
+            ok += o;
+            failures.extend(f);
         }
         (ok, failures)
     })
@@ -44,12 +57,18 @@ fn instances(l: &[serde_json::Value]) -> BTreeMap<i64, i64> {
 }
 
 #[rstest]
-#[case::plain_2_rr(2, "http.js", "rr")]
-#[case::plain_4_rr(4, "http.js", "rr")]
-#[case::graceful_2_rr(2, "graceful.js", "rr")]
-#[case::plain_2_shared(2, "http.js", "shared")]
-#[case::graceful_4_shared(4, "graceful.js", "shared")]
-fn reload_under_load_drops_nothing(#[case] n: usize, #[case] app: &str, #[case] policy: &str) {
+#[case::plain_2_rr(2, "http.js", "rr", None)]
+#[case::plain_4_rr(4, "http.js", "rr", None)]
+#[case::plain_4_rr_parallel_2(4, "http.js", "rr", Some("2"))]
+#[case::graceful_2_rr(2, "graceful.js", "rr", None)]
+#[case::plain_2_shared(2, "http.js", "shared", None)]
+#[case::graceful_4_shared(4, "graceful.js", "shared", None)]
+fn reload_under_load_drops_nothing(
+    #[case] n: usize,
+    #[case] app: &str,
+    #[case] policy: &str,
+    #[case] parallel: Option<&str>,
+) {
     let h = Home::new();
     let port = free_port();
     let script = fixture(app);
@@ -72,12 +91,16 @@ fn reload_under_load_drops_nothing(#[case] n: usize, #[case] app: &str, #[case] 
     });
     http_pid(port).expect("serving before the reload");
     let stop = Arc::new(AtomicBool::new(false));
-    let c = client(port, stop.clone(), 20_000);
+    let c = client(port, stop.clone(), 40_000);
     std::thread::sleep(Duration::from_millis(200));
     // Two reloads in a row, the client running throughout.
-    let (code1, out1, err1) = h.run(&["reload", "web"]);
+    let mut args = vec!["reload", "web"];
+    if let Some(p) = parallel {
+        args.extend(["--parallel", p]);
+    }
+    let (code1, out1, err1) = h.run(&args);
     assert_eq!(code1, 0, "{out1}{err1}");
-    let (code, out, err) = h.run(&["reload", "web"]);
+    let (code, out, err) = h.run(&args);
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::SeqCst);
     let (ok, failures) = c.join().unwrap();
