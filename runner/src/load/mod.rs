@@ -10,6 +10,13 @@
 //! https (both modes) and http keep-alive go through reqwest with rustls, whose pool is the keep-alive pool
 //! (new-connection: `pool_max_idle_per_host(0)`). tcp always opens a new connection (the fixture closes
 //! after each answer); udp uses a fresh socket per request, or a pool of reused sockets in keep-alive mode.
+//!
+//! Bounds: a run stops by itself after `duration` or `max_requests`, whichever comes first; at most
+//! [`MAX_IN_FLIGHT`] requests are outstanding (a request due beyond that is recorded as `Other`, unsent);
+//! every request ends by its `timeout`. Dropping a [`LoadRun`] stops its schedule.
+//!
+//! API additions (nothing of the agreed API changed): [`MAX_IN_FLIGHT`]; `Outcome` serialises as
+//! its `as_str` name; `LoadSpec`, `RequestRecord` and `LoadResult` derive `PartialEq`.
 
 mod http1;
 mod reply;
@@ -72,8 +79,9 @@ pub struct LoadSpec {
     pub timeout: Duration,
 }
 
-/// How one request ended.
+/// How one request ended; serialised as [`Outcome::as_str`] (`ok`, `5xx`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// A well-formed reply naming the serving pid.
     Ok,
@@ -84,6 +92,7 @@ pub enum Outcome {
     /// No complete reply within the timeout.
     Timeout,
     /// An HTTP status 500–599.
+    #[serde(rename = "5xx")]
     Status5xx,
     /// A reply arrived but was not the expected JSON (cut short or malformed).
     Truncated,

@@ -157,4 +157,14 @@ mod tests {
         assert_eq!(t.failed, vec![0, 1, 0, 0]);
         assert_eq!(LoadResult::default().throughput(0).bucket_ms, 1);
     }
+
+    #[test]
+    fn outcome_serialises_as_its_short_name() {
+        use Outcome::*;
+        for o in [Ok, Refused, Reset, Timeout, Status5xx, Truncated, Other] {
+            let json = serde_json::to_string(&o).unwrap();
+            assert_eq!(json, format!("\"{}\"", o.as_str()));
+            assert_eq!(serde_json::from_str::<Outcome>(&json).unwrap(), o);
+        }
+    }
 }
