@@ -118,6 +118,16 @@ fn open_slot(q: &Query, cwd: &Path) -> io::Result<(Kind, Option<OwnedFd>)> {
     }
 }
 
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        if let Ok(st) = self.state.get_mut() {
+            for slot in st.slots.values() {
+                slot.close();
+            }
+        }
+    }
+}
+
 impl Balancer {
     /// Creates an empty balancer.
     pub fn new() -> Arc<Self> {

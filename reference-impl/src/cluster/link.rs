@@ -13,8 +13,10 @@ use super::LbPolicy;
 use super::dispatch::Dispatcher;
 use crate::node_ipc::Sender;
 
-/// Unanswered `newconn`s one worker may hold before the dispatcher skips it.
-pub const MAX_OUTSTANDING: usize = 64;
+/// Unanswered `newconn`s one worker may hold before the dispatcher skips it. One, as Node's primary does:
+/// a connection goes to the next *free* worker in round-robin order, never waits behind a busy one, and a
+/// Node worker takes at most one passed handle per event-loop turn anyway.
+pub const MAX_OUTSTANDING: usize = 1;
 
 /// An accepted connection travelling between dispatcher and workers.
 pub struct Conn {

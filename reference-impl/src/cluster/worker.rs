@@ -49,11 +49,14 @@ impl Worker {
         spec: WorkerSpec,
         balancer: Arc<Balancer>,
     ) -> io::Result<(Arc<Worker>, mpsc::UnboundedReceiver<WorkerEvent>)> {
-        let pair = if spec.ipc {
-            Some(node_ipc::sys::socketpair()?)
-        } else {
-            None
-        };
+        // The parent's end is registered before spawning, so a failure cannot leave a running child behind.
+        let mut channel = None;
+        let mut child_end = None;
+        if spec.ipc {
+            let (parent, child) = node_ipc::sys::socketpair()?;
+            channel = Some(node_ipc::open(parent)?);
+            child_end = Some(child);
+        }
         let mut cmd = tokio::process::Command::new(&spec.program);
         cmd.args(&spec.args)
             .current_dir(&spec.cwd)
@@ -75,14 +78,14 @@ impl Worker {
             .stdout(Stdio::from(spec.stdout))
             .stderr(Stdio::from(spec.stderr))
             .kill_on_drop(false);
-        if pair.is_some() {
+        if child_end.is_some() {
             cmd.env("NODE_CHANNEL_FD", CHILD_FD.to_string())
                 .env("NODE_CHANNEL_SERIALIZATION_MODE", "json");
         }
         if let (Some(c), true) = (&spec.cluster, spec.ipc) {
             cmd.env("NODE_UNIQUE_ID", c.worker_id.to_string());
         }
-        let child_raw = pair.as_ref().map(|(_, c)| c.as_raw_fd());
+        let child_raw = child_end.as_ref().map(|c| c.as_raw_fd());
         // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls
         // (setpgid, dup2, fcntl) on integers captured by value.
         unsafe {
@@ -104,6 +107,7 @@ impl Worker {
             });
         }
         let mut child = cmd.spawn().map_err(|e| spawn_error(&spec.program, e))?;
+        drop(child_end);
         let pid = child.id().unwrap_or(0);
         let (etx, erx) = mpsc::unbounded_channel();
         let alive = Arc::new(AtomicBool::new(true));
@@ -111,9 +115,7 @@ impl Worker {
         let mut sender = None;
         let mut link = None;
         let mut chan_task = None;
-        if let Some((parent, child_end)) = pair {
-            drop(child_end);
-            let (tx, reader) = node_ipc::open(parent)?;
+        if let Some((tx, reader)) = channel {
             let l = spec.cluster.as_ref().map(|c| {
                 Arc::new(Link::new(
                     c.worker_id,

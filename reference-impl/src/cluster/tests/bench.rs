@@ -40,7 +40,28 @@ fn wrk(port: u16, secs: u32, close: bool) -> f64 {
         .unwrap_or_else(|| panic!("no wrk result: {text}"))
 }
 
-async fn refpm_rate(policy: LbPolicy, close: bool) -> f64 {
+fn cpu_secs_self() -> f64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(ru.ru_utime) + t(ru.ru_stime)
+}
+
+fn cpu_secs_of(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 (1-based); after the ')' split, state is index 0.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+async fn refpm_rate(policy: LbPolicy, close: bool) -> (f64, f64) {
     let mut rig = Rig::new();
     let app = rig.write("app.js", APP);
     let port = free_port();
@@ -48,12 +69,14 @@ async fn refpm_rate(policy: LbPolicy, close: bool) -> f64 {
     let (_b, mut rb) = rig.spawn(&app, &[port.to_string()], "b", Some(policy));
     wait_msg(&mut ra, "ready", |v| v == "ready").await;
     wait_msg(&mut rb, "ready", |v| v == "ready").await;
-    tokio::task::spawn_blocking(move || wrk(port, 5, close))
+    let c0 = cpu_secs_self();
+    let rate = tokio::task::spawn_blocking(move || wrk(port, 5, close))
         .await
-        .unwrap()
+        .unwrap();
+    (rate, cpu_secs_self() - c0)
 }
 
-async fn node_rate(policy: LbPolicy, close: bool) -> f64 {
+async fn node_rate(policy: LbPolicy, close: bool) -> (f64, f64) {
     let rig = Rig::new();
     rig.write("app.js", APP);
     let primary = rig.write("primary.js", NODE_PRIMARY);
@@ -81,33 +104,72 @@ async fn node_rate(policy: LbPolicy, close: bool) -> f64 {
     .unwrap()
     .unwrap();
     assert_eq!(line.trim(), "ready");
+    let pid = child.id().unwrap();
+    let c0 = cpu_secs_of(pid);
     let rate = tokio::task::spawn_blocking(move || wrk(port, 5, close))
         .await
         .unwrap();
+    let cpu = cpu_secs_of(pid) - c0;
     // Killing the primary closes the workers' channels: they exit.
     let _ = child.kill().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    rate
+    (rate, cpu)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// `REFPM_BENCH_RT=current` runs the balancer on a current-thread runtime (default: 2 worker threads).
+#[test]
 #[ignore = "benchmark: needs wrk, takes ~45 s"]
-async fn throughput_against_node_cluster() {
-    for close in [true, false] {
-        for policy in [LbPolicy::Rr, LbPolicy::Shared] {
-            let n1 = node_rate(policy, close).await;
-            let r = refpm_rate(policy, close).await;
-            let n2 = node_rate(policy, close).await;
-            let n = (n1 + n2) / 2.0;
-            println!(
-                "{policy:?} {}: refpm {r:.0} req/s, node {n:.0} req/s ({n1:.0}/{n2:.0}), ratio {:.2}",
-                if close {
-                    "new-connection"
-                } else {
-                    "keep-alive"
-                },
-                r / n
-            );
+fn throughput_against_node_cluster() {
+    let rt = match std::env::var("REFPM_BENCH_RT").as_deref() {
+        Ok("current") => tokio::runtime::Builder::new_current_thread(),
+        _ => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(2);
+            b
         }
+    }
+    .enable_all()
+    .build()
+    .unwrap();
+    rt.block_on(compare());
+}
+
+async fn compare() {
+    let modes: Vec<(LbPolicy, bool)> = match std::env::var("REFPM_BENCH_ONLY").as_deref() {
+        Ok("rr") => vec![(LbPolicy::Rr, true)],
+        _ => [true, false]
+            .into_iter()
+            .flat_map(|c| [(LbPolicy::Rr, c), (LbPolicy::Shared, c)])
+            .collect(),
+    };
+    let rounds: usize = std::env::var("REFPM_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for (policy, close) in modes {
+        let (mut rs, mut ns, mut rc, mut nc) = (vec![], vec![], vec![], vec![]);
+        // Alternate the two so background load hits both alike.
+        for _ in 0..rounds {
+            let (n, c) = node_rate(policy, close).await;
+            ns.push(n);
+            nc.push(c);
+            let (r, c) = refpm_rate(policy, close).await;
+            rs.push(r);
+            rc.push(c);
+        }
+        let (r, n) = (median(rs.clone()), median(ns.clone()));
+        println!(
+            "{policy:?} {}: refpm median {r:.0} req/s {rs:.0?} (cpu-s {rc:.2?}); node median {n:.0} req/s {ns:.0?} (primary cpu-s {nc:.2?}); ratio {:.2}",
+            if close {
+                "new-connection"
+            } else {
+                "keep-alive"
+            },
+            r / n
+        );
     }
 }

@@ -161,3 +161,59 @@ setInterval(() => {}, 1000);
         Err(nix::errno::Errno::ESRCH)
     );
 }
+
+fn plain_spec(dir: &std::path::Path, program: &str, args: &[&str]) -> crate::cluster::WorkerSpec {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("plain.log"))
+        .unwrap();
+    crate::cluster::WorkerSpec {
+        program: program.into(),
+        args: args.iter().map(Into::into).collect(),
+        cwd: dir.to_owned(),
+        env: vec![
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("NODE_UNIQUE_ID".into(), "99".into()),
+        ],
+        ipc: false,
+        cluster: None,
+        stdout: log.try_clone().unwrap(),
+        stderr: log,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_without_channel_reports_exit_code_and_env_is_complete() {
+    let rig = Rig::new();
+    let spec = plain_spec(
+        rig.dir.path(),
+        "sh",
+        &[
+            "-c",
+            "echo \"[$NODE_UNIQUE_ID][$NODE_CHANNEL_FD][$(pwd)]\"; read x; exit 7",
+        ],
+    );
+    let (w, mut rx) = crate::cluster::Worker::spawn(spec, rig.balancer.clone()).unwrap();
+    assert!(w.send(json!("x")).is_err());
+    assert!(w.disconnect().is_err());
+    // stdin is /dev/null: `read` returns at once.
+    assert_eq!(wait_exit(&mut rx).await, (Some(7), None));
+    assert!(rx.recv().await.is_none());
+    let out = std::fs::read_to_string(rig.dir.path().join("plain.log")).unwrap();
+    let cwd = rig.dir.path().canonicalize().unwrap();
+    assert_eq!(out.trim(), format!("[][][{}]", cwd.display()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_program_is_an_error_naming_it() {
+    let rig = Rig::new();
+    let spec = plain_spec(rig.dir.path(), "/nonexistent/refpm-no-such-program", &[]);
+    let err = crate::cluster::Worker::spawn(spec, rig.balancer.clone())
+        .err()
+        .expect("spawn fails");
+    assert!(err.to_string().contains("refpm-no-such-program"), "{err}");
+    let mut spec = plain_spec(rig.dir.path(), "/nonexistent/x", &[]);
+    spec.ipc = true;
+    assert!(crate::cluster::Worker::spawn(spec, rig.balancer.clone()).is_err());
+}
