@@ -76,6 +76,18 @@ impl Rig {
         group: &str,
         policy: Option<LbPolicy>,
     ) -> (Arc<Worker>, UnboundedReceiver<WorkerEvent>) {
+        self.spawn_with("node", script, args, group, policy)
+    }
+
+    /// Like [`Rig::spawn`] with another interpreter (e.g. a python fake worker).
+    pub fn spawn_with(
+        &mut self,
+        program: &str,
+        script: &Path,
+        args: &[String],
+        group: &str,
+        policy: Option<LbPolicy>,
+    ) -> (Arc<Worker>, UnboundedReceiver<WorkerEvent>) {
         let id = self.next_id;
         self.next_id += 1;
         let log = |n: &str| {
@@ -88,7 +100,7 @@ impl Rig {
         let mut argv = vec![script.as_os_str().to_owned()];
         argv.extend(args.iter().map(Into::into));
         let spec = WorkerSpec {
-            program: "node".into(),
+            program: program.into(),
             args: argv,
             cwd: self.dir.path().to_owned(),
             env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],

@@ -1,6 +1,7 @@
 //! End-to-end tests with real `node` workers and tiny apps written to a temp dir.
 
 mod bench;
+mod handoff;
 mod harness;
 mod lifecycle;
 mod serving;
