@@ -60,14 +60,28 @@ pub fn exchange(mut s: UnixStream, cmd: Command) -> Result<Response, ClientError
     line.push(b'\n');
     // Queries answer at once; only actions that wait for processes may take long.
     let quick = matches!(cmd_kind, Kind::Quick);
-    s.set_read_timeout(Some(if quick { QUICK_DEADLINE } else { REPLY_DEADLINE }))?;
+    s.set_read_timeout(Some(if quick {
+        QUICK_DEADLINE
+    } else {
+        REPLY_DEADLINE
+    }))?;
     s.write_all(&line)?;
     let mut reader = BufReader::new(s);
     let mut reply = String::new();
     if let Err(e) = reader.read_line(&mut reply) {
-        if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
-            let secs = if quick { QUICK_DEADLINE } else { REPLY_DEADLINE }.as_secs();
-            return Err(ClientError::Reply(format!("the daemon did not answer within {secs}s")));
+        if matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ) {
+            let secs = if quick {
+                QUICK_DEADLINE
+            } else {
+                REPLY_DEADLINE
+            }
+            .as_secs();
+            return Err(ClientError::Reply(format!(
+                "the daemon did not answer within {secs}s"
+            )));
         }
         return Err(e.into());
     }

@@ -78,6 +78,46 @@ pub fn load_ecosystem(
         )
         .map_err(malformed)?,
     };
+    let base = file
+        .parent()
+        .map(crate::home::absolutise)
+        .unwrap_or_else(|| crate::home::absolutise(Path::new(".")));
+    apps_from_document(&shown, doc, &base, env_name, only, path_env)
+}
+
+/// Parses ecosystem text already read (`yaml` or strict JSON; no `node` evaluation) into app specs,
+/// resolving scripts against `base`. `file` only names the source in errors. The fuzzing entry point.
+pub fn parse_ecosystem_text(
+    text: &str,
+    yaml: bool,
+    file: &str,
+    base: &Path,
+) -> Result<(Vec<AppSpec>, Vec<String>), ConfigError> {
+    let malformed = |reason: String| ConfigError::Malformed {
+        file: file.to_string(),
+        reason,
+    };
+    let doc: Value = if yaml {
+        serde_saphyr::from_str(text).map_err(|e| malformed(e.to_string()))?
+    } else {
+        serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?
+    };
+    apps_from_document(file, doc, base, None, None, None)
+}
+
+/// Validates and resolves the apps of a parsed ecosystem document.
+fn apps_from_document(
+    shown: &str,
+    doc: Value,
+    base: &Path,
+    env_name: Option<&str>,
+    only: Option<&[String]>,
+    path_env: Option<&str>,
+) -> Result<(Vec<AppSpec>, Vec<String>), ConfigError> {
+    let malformed = |reason: String| ConfigError::Malformed {
+        file: shown.to_string(),
+        reason,
+    };
     let list = match doc {
         Value::Object(mut o) => match o.remove("apps").or_else(|| o.remove("pm2")) {
             Some(Value::Array(a)) => a,
@@ -88,26 +128,22 @@ pub fn load_ecosystem(
         Value::Array(a) => a,
         _ => return Err(malformed("expected an object or an array of apps".into())),
     };
-    let base = file
-        .parent()
-        .map(crate::home::absolutise)
-        .unwrap_or_else(|| crate::home::absolutise(Path::new(".")));
     let mut warnings = vec![];
     let mut apps = vec![];
     let mut missing_env = false;
     for (index, item) in list.iter().enumerate() {
         let obj = item.as_object().ok_or_else(|| ConfigError::BadKey {
-            file: shown.clone(),
+            file: shown.to_string(),
             index,
             key: "apps".into(),
             reason: "each app must be an object".into(),
         })?;
-        let raw = parse_app(&shown, index, obj, &mut warnings)?;
+        let raw = parse_app(shown, index, obj, &mut warnings)?;
         let spec = resolve(
-            &shown,
+            shown,
             index,
             raw,
-            &base,
+            base,
             env_name,
             path_env,
             &mut missing_env,
@@ -217,8 +253,18 @@ fn node_eval(code: &str, file: &Path, path_env: Option<&str>) -> Result<Value, S
             buf
         })
     };
-    let stdout = drain(child.stdout.take().map(|r| Box::new(r) as Box<dyn Read + Send>));
-    let stderr = drain(child.stderr.take().map(|r| Box::new(r) as Box<dyn Read + Send>));
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
     let deadline = std::time::Instant::now() + NODE_EVAL_TIMEOUT;
     let status = loop {
         match child.try_wait() {

@@ -9,26 +9,47 @@ use super::ConfigError;
 /// One app as written in a file, after alias resolution and type checks.
 #[derive(Debug, Default)]
 pub struct RawApp {
+    /// App name.
     pub name: Option<String>,
+    /// Script path as written.
     pub script: Option<String>,
+    /// Working directory as written.
     pub cwd: Option<String>,
+    /// Script arguments.
     pub args: Vec<String>,
+    /// Parsed instance count.
     pub instances: Option<i64>,
+    /// Explicit exec mode.
     pub exec_mode: Option<super::ExecMode>,
+    /// Instance variable name.
     pub instance_var: Option<String>,
+    /// Wait for `ready`.
     pub wait_ready: Option<bool>,
+    /// ms.
     pub listen_timeout: Option<u64>,
+    /// ms.
     pub kill_timeout: Option<u64>,
+    /// Stop with a message.
     pub shutdown_with_message: Option<bool>,
+    /// Restart on exit.
     pub autorestart: Option<bool>,
+    /// Unstable restarts before errored.
     pub max_restarts: Option<u64>,
+    /// ms.
     pub min_uptime: Option<u64>,
+    /// ms.
     pub restart_delay: Option<u64>,
+    /// ms.
     pub exp_backoff_restart_delay: Option<u64>,
+    /// `env`.
     pub env: BTreeMap<String, String>,
+    /// `env_<name>` sections.
     pub env_named: BTreeMap<String, BTreeMap<String, String>>,
+    /// `rr` or `shared`.
     pub lb_policy: Option<String>,
+    /// Node arguments.
     pub node_args: Vec<String>,
+    /// Interpreter.
     pub interpreter: Option<String>,
 }
 

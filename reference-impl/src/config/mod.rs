@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use ecosystem::{is_config_file, load_ecosystem};
+pub use ecosystem::{is_config_file, load_ecosystem, parse_ecosystem_text};
 pub use keys::{ms as parse_ms, split_args};
 
 /// PM2's exec modes.

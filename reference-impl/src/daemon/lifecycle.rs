@@ -250,7 +250,7 @@ pub fn start_again(d: &Arc<Daemon>, pm_id: u32, was_up: bool) -> Result<u64, Str
     p.created_at = Some(now_ms());
     p.unstable_restarts = 0;
     p.prev_restart_delay = 0;
-    launch(d, p).map_err(|e| format!("Process failed to launch {e}"))?;
+    launch(d, p).map_err(|e| format!("Process failed to launch: {e}"))?;
     Ok(p.generation)
 }
 

@@ -12,7 +12,11 @@ use crate::common::{Home, fixture, free_port, http_pid, status};
 
 /// Runs requests from 8 concurrent clients, each on new connections, until `stop` (bounded by `max`
 /// in total); returns (ok, failures).
-fn client(port: u16, stop: Arc<AtomicBool>, max: usize) -> std::thread::JoinHandle<(usize, Vec<String>)> {
+fn client(
+    port: u16,
+    stop: Arc<AtomicBool>,
+    max: usize,
+) -> std::thread::JoinHandle<(usize, Vec<String>)> {
     const CLIENTS: usize = 8;
     std::thread::spawn(move || {
         let workers: Vec<_> = (0..CLIENTS)

@@ -48,7 +48,12 @@ pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
         let mut created = vec![];
         for _ in 0..delta {
             r.out("[PM2] Scaling up application");
-            created.extend(create(d, &spec, &caller_env, 1, Some(unique_id.clone())));
+            let (ids, errors) = create(d, &spec, &caller_env, 1, Some(unique_id.clone()));
+            created.extend(ids);
+            for e in errors {
+                r.err(format!("[PM2][ERROR] Process failed to launch: {e}"));
+                r.code = 1;
+            }
         }
         wait_started(d, &created).await;
     } else {

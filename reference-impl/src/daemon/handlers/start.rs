@@ -102,21 +102,9 @@ async fn prepare(
         app.exec_mode.as_str(),
         app.instances
     ));
-    let ids = create(d, &app, caller_env, n, None);
-    let failed: Vec<String> = {
-        let t = d.table.lock().unwrap();
-        ids.iter()
-            .filter_map(|(id, _)| t.procs.get(id))
-            .filter(|p| p.status == Status::Errored && p.running.is_none())
-            .map(|p| p.pm_id.to_string())
-            .collect()
-    };
-    if !failed.is_empty() {
-        return Err(format!(
-            "Process failed to launch: {} (ids: {})",
-            app.script.display(),
-            failed.join(", ")
-        ));
+    let (ids, errors) = create(d, &app, caller_env, n, None);
+    if !errors.is_empty() {
+        return Err(format!("Process failed to launch: {}", errors.join("; ")));
     }
     wait_started(d, &ids).await;
     r.out("[PM2] Done.");
@@ -130,11 +118,12 @@ pub fn create(
     caller_env: &BTreeMap<String, String>,
     n: usize,
     unique_id: Option<String>,
-) -> Vec<(u32, u64)> {
+) -> (Vec<(u32, u64)>, Vec<String>) {
     let unique_id = unique_id.unwrap_or_else(uuid_v4);
     let mut t = d.table.lock().unwrap();
     let mut taken = BTreeSet::new();
     let mut out = vec![];
+    let mut errors = vec![];
     for _ in 0..n {
         let pm_id = t.new_id();
         let value = t.free_instance_value(&app.name, &taken);
@@ -164,11 +153,13 @@ pub fn create(
             err_log: logs.join(format!("{sname}-error-{pm_id}.log")),
             pid_file: d.home.pids_dir().join(format!("{sname}-{pm_id}.pid")),
         };
-        let _ = launch(d, &mut p);
+        if let Err(e) = launch(d, &mut p) {
+            errors.push(format!("id {pm_id}: {e}"));
+        }
         out.push((pm_id, p.generation));
         t.procs.insert(pm_id, p);
     }
     drop(t);
     d.bump();
-    out
+    (out, errors)
 }
