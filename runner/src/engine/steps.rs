@@ -282,7 +282,7 @@ impl Ctx {
                     duration: Duration::from_millis(*duration_ms),
                     max_requests: max_requests.unwrap_or(u64::MAX),
                     mode,
-                    timeout: Duration::from_millis(*timeout_ms),
+                    timeout: self.scaled(*timeout_ms),
                 };
                 let start = self.now();
                 self.spans.push(StepSpan { kind: format!("load:{name}"), start, end: start + *duration_ms as f64, exit: None });
