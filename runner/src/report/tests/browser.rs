@@ -105,6 +105,10 @@ fn console_lines(stderr: &str) -> Vec<&str> {
 #[test]
 fn chromium_draws_every_chart_without_console_messages() {
     let Some(bin) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not on PATH but CI is set: .ci/run must install it"
+        );
         eprintln!("skipped: chromium not on PATH");
         return;
     };
