@@ -27,6 +27,29 @@ fn lane_colour(kind: &str) -> Option<&'static str> {
     }
 }
 
+/// Places event labels in up to four rows above the chart so that neighbours do not overlap.
+#[derive(Default)]
+struct LabelRows {
+    /// Right end (px) of the last label in each row.
+    ends: [f64; 4],
+}
+
+impl LabelRows {
+    /// The row for a label starting at `x`: the first row free there, else the one freed earliest.
+    fn place(&mut self, x: f64, text: &str) -> usize {
+        let width = 6.0 * text.chars().count() as f64;
+        let row = (0..self.ends.len())
+            .find(|&r| self.ends[r] + 4.0 <= x)
+            .unwrap_or_else(|| {
+                (0..self.ends.len())
+                    .min_by(|&a, &b| self.ends[a].total_cmp(&self.ends[b]))
+                    .unwrap_or(0)
+            });
+        self.ends[row] = x + width;
+        row
+    }
+}
+
 /// Which timeline: reload (requests over time) or shutdown (a graceful-stop scenario).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TimelineKind {
@@ -128,7 +151,7 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
     let (lo, hi) = time_range(f);
     let plot_w = WIDTH - LEFT - RIGHT;
     let x = |t: f64| LEFT + (t - lo) / (hi - lo) * plot_w;
-    let top = 40.0;
+    let top = 52.0;
     let req_h = if f.throughput.is_some() { 120.0 } else { 0.0 };
     let lane_h = 18.0;
     let mut workers: Vec<&WorkerSpan> = f.workers.iter().collect();
@@ -227,7 +250,7 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
         );
     }
 
-    let mut label_row = 0usize;
+    let mut rows = LabelRows::default();
     for e in &f.timeline {
         let ex = x(e.t_ms);
         let lane = e.pid.and_then(|p| workers.iter().position(|w| w.pid == p));
@@ -247,14 +270,14 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
                     &e.detail
                 };
                 let short: String = text.chars().take(28).collect();
-                // alternate two label rows so neighbouring steps do not overwrite each other
-                let ly = if label_row % 2 == 0 {
-                    top - 12.0
-                } else {
-                    top - 24.0
-                };
-                label_row += 1;
-                s.text(ex + 3.0, ly, "start", "event", &short);
+                let row = rows.place(ex + 3.0, &short);
+                s.text(
+                    ex + 3.0,
+                    top - 10.0 - 11.0 * row as f64,
+                    "start",
+                    "event",
+                    &short,
+                );
             }
         }
     }
@@ -286,4 +309,21 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
         false,
     );
     s.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LabelRows;
+
+    #[test]
+    fn labels_take_the_first_free_row() {
+        let mut r = LabelRows::default();
+        assert_eq!(r.place(100.0, "start (279 ms)"), 0);
+        assert_eq!(r.place(110.0, "wait-online"), 1);
+        assert_eq!(r.place(120.0, "load:main"), 2);
+        assert_eq!(r.place(125.0, "reload"), 3);
+        // every row busy: the one freed earliest
+        assert_eq!(r.place(130.0, "x"), 3);
+        assert_eq!(r.place(400.0, "reload"), 0);
+    }
 }
