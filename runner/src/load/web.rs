@@ -6,7 +6,8 @@ use super::{ConnMode, Outcome};
 use std::error::Error as _;
 use std::time::Duration;
 
-/// Builds the client: invalid (self-signed) certificates accepted, no proxies, HTTP/1.1 only;
+/// Builds the client: invalid (self-signed) certificates accepted, no proxies, HTTP/1.1 only, no retry
+/// policy (hyper still resends a request that never left on a pooled connection the server had closed);
 /// new-connection mode keeps no idle connection, keep-alive mode drops idle ones before Node's 5 s timeout.
 pub(crate) fn client(mode: ConnMode, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     let b = reqwest::Client::builder()
@@ -14,7 +15,9 @@ pub(crate) fn client(mode: ConnMode, timeout: Duration) -> Result<reqwest::Clien
         .no_proxy()
         .http1_only()
         .timeout(timeout)
-        .tcp_nodelay(true);
+        .tcp_nodelay(true)
+        // a retried request would hide a failure from the count
+        .retry(reqwest::retry::never());
     let b = match mode {
         ConnMode::NewConnection => b.pool_max_idle_per_host(0),
         ConnMode::KeepAlive => b.pool_idle_timeout(Duration::from_secs(4)),
