@@ -92,6 +92,10 @@ fn test_case(r: &ScenarioResult) -> TestCase {
     if !r.reason.is_empty() {
         props.push(Property::new("reason", r.reason.as_str()));
     }
+    if !r.repeats.is_empty() {
+        let v: Vec<&str> = r.repeats.iter().map(|v| v.as_str()).collect();
+        props.push(Property::new("repeats", v.join(",")));
+    }
     let f = &r.figures;
     props.extend(
         f.values
