@@ -116,12 +116,13 @@ fn shell_app_runs_in_fork_mode_with_n_instances() {
         assert_eq!(p["pm2_env"]["instances"], 3);
         assert!(alive(p["pid"].as_i64().unwrap() as i32));
     }
-    // Scale down deletes the lowest ids; scale up fills the lowest gaps.
+    // Scale down deletes the highest instance values (instance 0 survives, unlike PM2);
+    // scale up fills the lowest gaps.
     h.ok(&["scale", "sh", "1"]);
     let l = h.jlist();
     assert_eq!(l.len(), 1);
-    assert_eq!(l[0]["pm_id"], 2);
-    assert_eq!(l[0]["pm2_env"]["NODE_APP_INSTANCE"], 2);
+    assert_eq!(l[0]["pm_id"], 0);
+    assert_eq!(l[0]["pm2_env"]["NODE_APP_INSTANCE"], 0);
     h.ok(&["scale", "sh", "+2"]);
     let l = h.jlist();
     let mut values: Vec<i64> = l

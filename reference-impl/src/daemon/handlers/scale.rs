@@ -1,4 +1,5 @@
-//! `scale <name> <N|+N>` (PM2's `API.scale`): duplicate the lowest-id process, or delete the lowest ids.
+//! `scale <name> <N|+N>` (PM2's `API.scale`): duplicate the lowest-id process, or delete the processes
+//! with the highest instance values (PM2 deletes the lowest ids, which loses instance 0).
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use crate::protocol::{Response, ScaleRequest};
 
 /// Handles `scale`.
 pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
-    let (ids, first) = {
+    let (ids, first, by_value) = {
         let t = d.table.lock().unwrap();
         let abs = crate::home::absolutise(std::path::Path::new(&req.name));
         let ids: Vec<u32> = t
@@ -24,7 +25,16 @@ pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
             .first()
             .and_then(|id| t.procs.get(id))
             .map(|p| (p.spec.clone(), p.caller_env.clone(), p.unique_id.clone()));
-        (ids, first)
+        // Scale-down order: highest instance value first, so instance 0 survives (the guide's cron
+        // pattern relies on it; PM2 deletes the lowest pm_ids and loses it).
+        let mut by_value: Vec<(u64, u32)> = ids
+            .iter()
+            .filter_map(|id| t.procs.get(id))
+            .map(|p| (p.instance_value, p.pm_id))
+            .collect();
+        by_value.sort_by(|a, b| b.cmp(a));
+        let by_value: Vec<u32> = by_value.into_iter().map(|(_, id)| id).collect();
+        (ids, first, by_value)
     };
     let Some((spec, caller_env, unique_id)) = first else {
         return Response::error(format!("[PM2][ERROR] Application {} not found", req.name));
@@ -57,7 +67,7 @@ pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
         }
         wait_started(d, &created).await;
     } else {
-        for id in ids.iter().take((-delta) as usize) {
+        for id in by_value.iter().take((-delta) as usize) {
             let lock = d
                 .table
                 .lock()
