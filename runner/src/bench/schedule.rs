@@ -32,7 +32,11 @@ mod tests {
         let s = alternating(3, 4);
         assert_eq!(s.len(), 12);
         for t in 0..3 {
-            let rounds: Vec<usize> = s.iter().filter(|x| x.target == t).map(|x| x.round).collect();
+            let rounds: Vec<usize> = s
+                .iter()
+                .filter(|x| x.target == t)
+                .map(|x| x.round)
+                .collect();
             assert_eq!(rounds, vec![0, 1, 2, 3]);
         }
     }

@@ -26,8 +26,18 @@ pub fn summarize(samples: &[f64]) -> Option<Summary> {
     v.sort_by(|a, b| a.total_cmp(b));
     let median = quantile_sorted(&v, 0.5);
     let iqr = quantile_sorted(&v, 0.75) - quantile_sorted(&v, 0.25);
-    let spread_pct = if median.abs() > f64::EPSILON { 50.0 * iqr / median.abs() } else { 0.0 };
-    Some(Summary { n: v.len(), median, min: v[0], max: v[v.len() - 1], spread_pct })
+    let spread_pct = if median.abs() > f64::EPSILON {
+        50.0 * iqr / median.abs()
+    } else {
+        0.0
+    };
+    Some(Summary {
+        n: v.len(),
+        median,
+        min: v[0],
+        max: v[v.len() - 1],
+        spread_pct,
+    })
 }
 
 /// Linear-interpolated quantile `q` in `[0, 1]` of an ascending, non-empty slice.
@@ -62,7 +72,12 @@ mod tests {
     fn median_and_spread(#[case] samples: &[f64], #[case] median: f64, #[case] spread: f64) {
         let s = summarize(samples).unwrap();
         assert_eq!(s.median, median);
-        assert!((s.spread_pct - spread).abs() < 1e-9, "spread {} != {}", s.spread_pct, spread);
+        assert!(
+            (s.spread_pct - spread).abs() < 1e-9,
+            "spread {} != {}",
+            s.spread_pct,
+            spread
+        );
         assert_eq!(s.n, samples.len());
     }
 

@@ -36,6 +36,8 @@ pub enum Command {
     /// Run scenarios against one or more targets and write reports.
     #[command(after_help = EXAMPLES)]
     Run(run::RunArgs),
+    /// Measure throughput, latency, reload safety and overhead of targets side by side.
+    Bench(crate::bench::BenchArgs),
     /// List scenarios: id, level and the guide's sentence.
     List(list::ListArgs),
     /// Compare two results.json files as a targets x scenarios matrix.
@@ -69,6 +71,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Bench(args) => crate::bench::run(args),
         Command::List(args) => list::list(args),
         Command::Diff { a, b } => diff(&a, &b),
     }

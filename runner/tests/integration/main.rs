@@ -2,3 +2,4 @@ mod bad_input;
 mod common;
 mod runs;
 mod suites_cli;
+mod bench;

@@ -1,0 +1,229 @@
+//! `conform bench`: argument checking, the run under a Ctrl-C handler, the final sweep of every process
+//! the bench started, and the reports.
+
+use super::knobs::{Knobs, find_wrk};
+use super::plan::{PlanInput, subjects};
+use super::procinfo::{MARKER_VAR, with_var};
+use super::report::{self, ConfigEcho};
+use super::runner::{Setup, execute};
+use crate::engine::Cancel;
+use crate::exit;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Arguments of `conform bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Target: a path to a PM2-compatible executable, or `npm:PACKAGE@VERSION`; repeatable; the first
+    /// is the ratio reference. Default: the refpm beside conform.
+    #[arg(long = "target", id = "target", value_name = "T")]
+    pub targets: Vec<String>,
+    /// Reports go to DIR/bench/ (`<date>.json`, `<date>.md`, `index.html`).
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// Rounds of the throughput and CLI sections (subjects alternate within each round).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub rounds: u32,
+    /// Reloads under load per manager (spread over the rounds).
+    #[arg(long, value_name = "K", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub reloads: u32,
+    /// Apps of the scale section, each `-i 4` (default 100, 10 with --quick).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub scale_apps: Option<u32>,
+    /// New-connection load kept up during reloads, req/s (default: 2000, lowered to half the slowest
+    /// manager's measured max so that failures come from reloads, not overload).
+    #[arg(long, value_name = "R", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub reload_rate: Option<u32>,
+    /// Short samples (1 s) and a small scale section, for tests.
+    #[arg(long)]
+    pub quick: bool,
+    /// Also time a full `conform run` against each target (takes minutes).
+    #[arg(long)]
+    pub with_run: bool,
+    /// Fixture directory (default: `fixtures/` in the current directory or a parent).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+}
+
+fn usage(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("conform: error: {msg}");
+    exit::USAGE
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Checks the fixtures directory holds what the bench starts.
+fn check_fixtures(dir: &Path) -> Result<(), String> {
+    for f in ["http.js", "bench/node-cluster.js", "bench/idle.sh"] {
+        if !dir.join(f).is_file() {
+            return Err(format!(
+                "fixture {} not found (use --fixtures DIR)",
+                dir.join(f).display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `conform bench`; returns the exit code (0 every step ran, 1 a step failed, 2 usage, 130 interrupted).
+pub fn run(args: BenchArgs) -> i32 {
+    let fixtures = match &args.fixtures {
+        Some(p) => p.clone(),
+        None => match crate::suite::find_dir("fixtures") {
+            Some(p) => p,
+            None => return usage("no `fixtures/` directory found (use --fixtures DIR)"),
+        },
+    };
+    if let Err(e) = check_fixtures(&fixtures) {
+        return usage(e);
+    }
+    let fixtures = std::fs::canonicalize(&fixtures).unwrap_or(fixtures);
+    let node = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("node").is_file()));
+    if !node {
+        return usage("`node` not found on PATH (the fixtures are Node apps)");
+    }
+    for t in &args.targets {
+        if !t.starts_with("npm:") && t.contains('/') && !is_executable(Path::new(t)) {
+            return usage(format!("target `{t}` not found or not executable"));
+        }
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return usage(format!("cannot start the async runtime: {e}")),
+    };
+    let code = rt.block_on(run_async(args, fixtures));
+    // whatever happened, nothing this bench started may outlive it
+    sweep();
+    code
+}
+
+/// SIGKILLs every live process carrying this bench's marker, and waits (bounded) until they are gone.
+fn sweep() {
+    let me = std::process::id().to_string();
+    let left = with_var(MARKER_VAR, &me);
+    if left.is_empty() {
+        return;
+    }
+    eprintln!(
+        "conform: killing {} leftover process(es) by pid: {left:?}",
+        left.len()
+    );
+    crate::target::procs::kill_all(&left);
+    let end = Instant::now() + Duration::from_secs(3);
+    while !with_var(MARKER_VAR, &me).is_empty() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn run_async(args: BenchArgs, fixtures: PathBuf) -> i32 {
+    let specs: Vec<Option<String>> = if args.targets.is_empty() {
+        vec![None]
+    } else {
+        args.targets.iter().cloned().map(Some).collect()
+    };
+    let mut targets = Vec::new();
+    for s in &specs {
+        match crate::target::resolve(s.as_deref()).await {
+            Ok(t) if is_executable(&t.command) => targets.push(t),
+            Ok(t) => {
+                return usage(format!(
+                    "target `{}` is not executable",
+                    t.command.display()
+                ));
+            }
+            Err(e) => {
+                let hint = if s.is_none() {
+                    " (build it with `cargo build -p refpm`, or pass --target)"
+                } else {
+                    ""
+                };
+                return usage(format!("{e}{hint}"));
+            }
+        }
+    }
+    let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();
+    if let Some(dup) = labels
+        .iter()
+        .enumerate()
+        .find(|(i, l)| labels[..*i].contains(l))
+        .map(|(_, l)| l)
+    {
+        return usage(format!("target `{dup}` given twice"));
+    }
+    let wrk = find_wrk();
+    let mut knobs = if args.quick {
+        Knobs::quick(wrk)
+    } else {
+        Knobs::full(wrk)
+    };
+    if let Some(n) = args.scale_apps {
+        knobs.scale_apps = n as usize;
+    }
+    if let Some(r) = args.reload_rate {
+        knobs.reload_rate = r;
+    }
+    let plan = PlanInput {
+        rounds: args.rounds as usize,
+        reloads: args.reloads as usize,
+        with_run: args.with_run,
+    };
+    let mut config = ConfigEcho::new(&knobs, &plan, args.quick);
+    let setup = Setup {
+        subjects: subjects(&labels),
+        targets,
+        knobs,
+        plan,
+        fixtures,
+        cancel: Cancel::default(),
+        auto_reload_rate: args.reload_rate.is_none(),
+    };
+
+    let cancel = setup.cancel.clone();
+    let sig = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("conform: interrupted; cleaning up");
+            cancel.cancel();
+        }
+    });
+    let started_at = crate::engine::rfc3339(std::time::SystemTime::now());
+    let t0 = Instant::now();
+    let collected = execute(&setup, |line| eprintln!("{line}")).await;
+    sig.abort();
+    let failed = !collected.errors.is_empty();
+    config.reload_rate = collected.reload_rate;
+    let machine = crate::engine::machine_info();
+    let r = report::build(
+        &setup,
+        collected,
+        config,
+        machine,
+        started_at,
+        t0.elapsed().as_millis() as u64,
+    );
+    print!("{}", report::render_text(&r));
+    let dir = args.report_dir.join("bench");
+    match report::write(&r, &dir) {
+        Ok(p) => eprintln!(
+            "conform: bench report written to {} and {}",
+            p.display(),
+            dir.join("index.html").display()
+        ),
+        Err(e) => return usage(e),
+    }
+    if setup.cancel.is_cancelled() {
+        exit::INTERRUPTED
+    } else if failed {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}

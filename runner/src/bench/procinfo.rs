@@ -1,0 +1,139 @@
+//! What `/proc` says about the supervisor: which pid it is, its RSS and its CPU time; and the sweep
+//! that finds every process this bench started (they all carry a marker variable in their environment).
+
+use crate::target::procs;
+use std::path::Path;
+
+/// The environment variable every process started by one `conform bench` carries (value: its pid).
+pub const MARKER_VAR: &str = "CONFORM_BENCH";
+
+/// Clock ticks per second for `/proc/<pid>/stat` times.
+fn ticks_per_second() -> f64 {
+    // SAFETY: sysconf has no preconditions; it only reads a configuration value.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 { t as f64 } else { 100.0 }
+}
+
+/// Fields after the `(comm)` of a `/proc/<pid>/stat` line, split on spaces (field 3 of proc(5) first).
+fn stat_fields(stat: &str) -> Option<Vec<&str>> {
+    Some(stat.rsplit_once(')')?.1.split_whitespace().collect())
+}
+
+/// utime + stime in seconds from the text of `/proc/<pid>/stat`.
+pub fn cpu_seconds_from_stat(stat: &str, ticks: f64) -> Option<f64> {
+    let f = stat_fields(stat)?;
+    // proc(5): utime is field 14 and stime field 15; the slice starts at field 3
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / ticks)
+}
+
+/// Parent pid from the text of `/proc/<pid>/stat`.
+pub fn ppid_from_stat(stat: &str) -> Option<u32> {
+    stat_fields(stat)?.get(1)?.parse().ok()
+}
+
+/// VmRSS in MB (10^6 bytes) from the text of `/proc/<pid>/status`.
+pub fn rss_mb_from_status(status: &str) -> Option<f64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024.0 / 1e6)
+}
+
+/// CPU seconds (user + system) the process has used so far.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    cpu_seconds_from_stat(
+        &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
+        ticks_per_second(),
+    )
+}
+
+/// Resident set size in MB.
+pub fn rss_mb(pid: u32) -> Option<f64> {
+    rss_mb_from_status(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
+}
+
+fn ppid(pid: u32) -> Option<u32> {
+    ppid_from_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// Picks the supervisor among `candidates` (processes of the home that are not app processes): the
+/// parent of an app process when there is one, else the oldest (lowest pid).
+pub fn pick_daemon(
+    candidates: &[u32],
+    app_pids: &[u32],
+    parent_of: impl Fn(u32) -> Option<u32>,
+) -> Option<u32> {
+    let parents: Vec<u32> = app_pids.iter().filter_map(|&p| parent_of(p)).collect();
+    candidates
+        .iter()
+        .copied()
+        .find(|c| parents.contains(c))
+        .or_else(|| candidates.iter().copied().min())
+}
+
+/// The supervisor of `home`: a live process with `PM2_HOME=<home>` that is not one of `app_pids`.
+pub fn find_daemon(home: &Path, app_pids: &[u32]) -> Option<u32> {
+    let candidates: Vec<u32> = procs::with_home(home)
+        .into_iter()
+        .filter(|p| !app_pids.contains(p))
+        .collect();
+    pick_daemon(&candidates, app_pids, ppid)
+}
+
+/// Every live process whose environment holds `name=value` exactly.
+pub fn with_var(name: &str, value: &str) -> Vec<u32> {
+    let needle = format!("{name}={value}").into_bytes();
+    let me = std::process::id();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| env.split(|&b| b == 0).any(|kv| kv == needle.as_slice()))
+                .unwrap_or(false)
+        })
+        .filter(|&pid| procs::alive(pid))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAT: &str = "4242 (node /x) y) S 4000 4242 4000 0 -1 4194560 2000 0 0 0 150 50 0 0 20 0 11 0 900 1000000 5000";
+
+    #[test]
+    fn reads_cpu_and_ppid_past_a_tricky_comm() {
+        assert_eq!(cpu_seconds_from_stat(STAT, 100.0), Some(2.0));
+        assert_eq!(ppid_from_stat(STAT), Some(4000));
+        assert_eq!(cpu_seconds_from_stat("garbage", 100.0), None);
+    }
+
+    #[test]
+    fn reads_rss() {
+        let status = "Name:\tnode\nVmPeak:\t  900 kB\nVmRSS:\t   61440 kB\nThreads:\t11\n";
+        assert_eq!(rss_mb_from_status(status), Some(61440.0 * 1024.0 / 1e6));
+        assert_eq!(rss_mb_from_status("Name: x\n"), None);
+    }
+
+    #[test]
+    fn daemon_is_the_parent_of_the_apps_else_the_oldest() {
+        let parent = |p: u32| match p {
+            20 | 21 => Some(15),
+            _ => None,
+        };
+        assert_eq!(pick_daemon(&[12, 15], &[20, 21], parent), Some(15));
+        assert_eq!(pick_daemon(&[17, 12], &[30], parent), Some(12));
+        assert_eq!(pick_daemon(&[], &[20], parent), None);
+    }
+
+    #[test]
+    fn own_process_cpu_and_rss_are_readable() {
+        let me = std::process::id();
+        assert!(cpu_seconds(me).is_some());
+        assert!(rss_mb(me).unwrap() > 0.0);
+    }
+}
