@@ -53,8 +53,51 @@ struct State {
 /// Sockets are keyed by (app group, address, port, address type, listen index) and stay open across
 /// worker restarts and reloads, so a reload never loses the accept queue. A socket is closed once no
 /// worker uses its key any more and [`Balancer::release_group`] was called for its group.
+///
+/// All cluster I/O (accept loops, IPC channels) runs on one dedicated thread with a current-thread
+/// runtime: a connection's accept, hand-off and reply never cross threads, and one `epoll_wait` serves
+/// every channel and listener that is ready.
 pub struct Balancer {
     state: Mutex<State>,
+    io: IoThread,
+}
+
+/// The balancer's I/O thread; stopped when the balancer is dropped.
+struct IoThread {
+    handle: Option<tokio::runtime::Handle>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl IoThread {
+    fn start() -> Self {
+        let (htx, hrx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let spawned = std::thread::Builder::new()
+            .name("refpm-balancer".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        tracing::warn!(
+                            "balancer runtime: {e}; cluster i/o runs on the caller's runtime"
+                        );
+                        return;
+                    }
+                };
+                let _ = htx.send(rt.handle().clone());
+                rt.block_on(async {
+                    let _ = stopped.await;
+                });
+            });
+        let handle = spawned.ok().and_then(|_| hrx.recv().ok());
+        IoThread {
+            handle,
+            stop: Some(stop),
+        }
+    }
 }
 
 /// How to answer one `queryServer`.
@@ -125,6 +168,9 @@ impl Drop for Balancer {
                 slot.close();
             }
         }
+        if let Some(stop) = self.io.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
@@ -133,7 +179,31 @@ impl Balancer {
     pub fn new() -> Arc<Self> {
         Arc::new(Balancer {
             state: Mutex::new(State::default()),
+            io: IoThread::start(),
         })
+    }
+
+    /// Runs `f` in the context of the balancer's I/O runtime (fds registered there are polled there).
+    pub(crate) fn in_io<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.io.handle {
+            Some(h) => {
+                let _guard = h.enter();
+                f()
+            }
+            None => f(),
+        }
+    }
+
+    /// Spawns `fut` on the balancer's I/O runtime (or the caller's when it has none).
+    pub(crate) fn spawn_io<F>(&self, fut: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.io.handle {
+            Some(h) => h.spawn(fut),
+            None => tokio::spawn(fut),
+        }
     }
 
     /// Marks an app group as released (app stopped or deleted): each of its sockets closes as soon as no
@@ -193,7 +263,7 @@ impl Balancer {
                 LbPolicy::Rr => {
                     let d = match disp.get() {
                         Some(d) => d.clone(),
-                        None => match Dispatcher::start(&q.key, listener.clone()) {
+                        None => match self.in_io(|| Dispatcher::start(&q.key, listener.clone())) {
                             Ok(d) => disp.get_or_init(|| d).clone(),
                             Err(e) => {
                                 return Answer::Reply(

@@ -54,7 +54,7 @@ impl Worker {
         let mut child_end = None;
         if spec.ipc {
             let (parent, child) = node_ipc::sys::socketpair()?;
-            channel = Some(node_ipc::open(parent)?);
+            channel = Some(balancer.in_io(|| node_ipc::open(parent))?);
             child_end = Some(child);
         }
         let mut cmd = tokio::process::Command::new(&spec.program);
@@ -86,12 +86,22 @@ impl Worker {
             cmd.env("NODE_UNIQUE_ID", c.worker_id.to_string());
         }
         let child_raw = child_end.as_ref().map(|c| c.as_raw_fd());
+        let parent = std::process::id() as libc::pid_t;
         // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls
-        // (setpgid, dup2, fcntl) on integers captured by value.
+        // (setpgid, prctl, getppid, dup2, fcntl) on integers captured by value.
         unsafe {
             cmd.pre_exec(move || {
                 if libc::setpgid(0, 0) != 0 {
                     return Err(io::Error::last_os_error());
+                }
+                // If the supervisor dies without stopping it (SIGKILL), the process dies too: no orphans.
+                // (Tied to the spawning thread: spawns happen on runtime worker threads, which live as
+                // long as the daemon.) Checking the parent afterwards closes the race with its death.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    return Err(io::Error::other("the supervisor exited during spawn"));
                 }
                 if let Some(fd) = child_raw {
                     if fd == CHILD_FD {
@@ -124,7 +134,7 @@ impl Worker {
                     tx.clone(),
                 ))
             });
-            chan_task = Some(tokio::spawn(run_channel(
+            chan_task = Some(balancer.spawn_io(run_channel(
                 reader,
                 l.clone(),
                 balancer.clone(),

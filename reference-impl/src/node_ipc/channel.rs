@@ -355,10 +355,17 @@ impl Reader {
             let mut guard = self.sock.readable().await?;
             let buf = &mut self.buf;
             let fds = &mut self.fds;
+            let had_fds = fds.len();
             match guard.try_io(|s| sys::recv_with_fds(s.as_raw_fd(), buf, fds)) {
                 Ok(Ok((n, truncated))) => {
                     if truncated {
                         tracing::warn!("ipc channel: passed fds were truncated");
+                    }
+                    // A unix stream read stops early only at an fd-carrying message or when the queue
+                    // is empty: a short read without fds drained the socket, so skip the EAGAIN read.
+                    // (Clearing only forgets this readiness event; data arriving later raises a new one.)
+                    if n > 0 && n < buf.len() && self.fds.len() == had_fds {
+                        guard.clear_ready();
                     }
                     self.dec.feed(&self.buf[..n]);
                     return Ok(n);

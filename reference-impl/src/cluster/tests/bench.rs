@@ -61,7 +61,38 @@ fn cpu_secs_of(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-async fn refpm_rate(policy: LbPolicy, close: bool) -> (f64, f64) {
+/// One measured run: requests/s, and CPU seconds of the primary and of primary + workers.
+struct Run {
+    rate: f64,
+    primary: f64,
+    total: f64,
+}
+
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+const SECS: u32 = 5;
+
+async fn measure(port: u16, close: bool, primary: impl Fn() -> f64, workers: &[u32]) -> Run {
+    let cpu_w = || workers.iter().map(|p| cpu_secs_of(*p)).sum::<f64>();
+    let (p0, w0) = (primary(), cpu_w());
+    let rate = tokio::task::spawn_blocking(move || wrk(port, SECS, close))
+        .await
+        .unwrap();
+    let (p1, w1) = (primary(), cpu_w());
+    Run {
+        rate,
+        primary: p1 - p0,
+        total: (p1 - p0) + (w1 - w0),
+    }
+}
+
+async fn refpm_rate(policy: LbPolicy, close: bool) -> Run {
     let mut rig = Rig::new();
     let app = rig.write("app.js", APP);
     let port = free_port();
@@ -69,14 +100,11 @@ async fn refpm_rate(policy: LbPolicy, close: bool) -> (f64, f64) {
     let (_b, mut rb) = rig.spawn(&app, &[port.to_string()], "b", Some(policy));
     wait_msg(&mut ra, "ready", |v| v == "ready").await;
     wait_msg(&mut rb, "ready", |v| v == "ready").await;
-    let c0 = cpu_secs_self();
-    let rate = tokio::task::spawn_blocking(move || wrk(port, 5, close))
-        .await
-        .unwrap();
-    (rate, cpu_secs_self() - c0)
+    let pids: Vec<u32> = rig.workers.iter().map(|w| w.pid()).collect();
+    measure(port, close, cpu_secs_self, &pids).await
 }
 
-async fn node_rate(policy: LbPolicy, close: bool) -> (f64, f64) {
+async fn node_rate(policy: LbPolicy, close: bool) -> Run {
     let rig = Rig::new();
     rig.write("app.js", APP);
     let primary = rig.write("primary.js", NODE_PRIMARY);
@@ -105,15 +133,11 @@ async fn node_rate(policy: LbPolicy, close: bool) -> (f64, f64) {
     .unwrap();
     assert_eq!(line.trim(), "ready");
     let pid = child.id().unwrap();
-    let c0 = cpu_secs_of(pid);
-    let rate = tokio::task::spawn_blocking(move || wrk(port, 5, close))
-        .await
-        .unwrap();
-    let cpu = cpu_secs_of(pid) - c0;
+    let run = measure(port, close, || cpu_secs_of(pid), &children_of(pid)).await;
     // Killing the primary closes the workers' channels: they exit.
     let _ = child.kill().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    (rate, cpu)
+    run
 }
 
 /// `REFPM_BENCH_RT=current` runs the balancer on a current-thread runtime (default: 2 worker threads).
@@ -137,6 +161,7 @@ fn throughput_against_node_cluster() {
 async fn compare() {
     let modes: Vec<(LbPolicy, bool)> = match std::env::var("REFPM_BENCH_ONLY").as_deref() {
         Ok("rr") => vec![(LbPolicy::Rr, true)],
+        Ok("shared") => vec![(LbPolicy::Shared, true)],
         _ => [true, false]
             .into_iter()
             .flat_map(|c| [(LbPolicy::Rr, c), (LbPolicy::Shared, c)])
@@ -151,25 +176,38 @@ async fn compare() {
         v[v.len() / 2]
     };
     for (policy, close) in modes {
-        let (mut rs, mut ns, mut rc, mut nc) = (vec![], vec![], vec![], vec![]);
+        let (mut refpm, mut node) = (Vec::new(), Vec::new());
         // Alternate the two so background load hits both alike.
         for _ in 0..rounds {
-            let (n, c) = node_rate(policy, close).await;
-            ns.push(n);
-            nc.push(c);
-            let (r, c) = refpm_rate(policy, close).await;
-            rs.push(r);
-            rc.push(c);
+            node.push(node_rate(policy, close).await);
+            refpm.push(refpm_rate(policy, close).await);
         }
-        let (r, n) = (median(rs.clone()), median(ns.clone()));
+        let summary = |runs: &[Run]| {
+            let rate = median(runs.iter().map(|r| r.rate).collect());
+            // CPU per request of primary + workers: what bounds throughput on a saturated machine.
+            let us = median(
+                runs.iter()
+                    .map(|r| r.total / (r.rate * SECS as f64) * 1e6)
+                    .collect(),
+            );
+            let pus = median(
+                runs.iter()
+                    .map(|r| r.primary / (r.rate * SECS as f64) * 1e6)
+                    .collect(),
+            );
+            (rate, us, pus)
+        };
+        let (r, rus, rpus) = summary(&refpm);
+        let (n, nus, npus) = summary(&node);
         println!(
-            "{policy:?} {}: refpm median {r:.0} req/s {rs:.0?} (cpu-s {rc:.2?}); node median {n:.0} req/s {ns:.0?} (primary cpu-s {nc:.2?}); ratio {:.2}",
+            "{policy:?} {}: refpm {r:.0} req/s, {rus:.0} us cpu/req (daemon {rpus:.1}); node {n:.0} req/s, {nus:.0} us cpu/req (primary {npus:.1}); rate ratio {:.2}, cpu-efficiency ratio {:.2}",
             if close {
                 "new-connection"
             } else {
                 "keep-alive"
             },
-            r / n
+            r / n,
+            nus / rus
         );
     }
 }
