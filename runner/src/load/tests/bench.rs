@@ -1,7 +1,10 @@
 //! Measures the highest rate the generator sustains against a plain node http server
 //! (`fixtures/http.js`), new-connection and keep-alive. Ignored by default (a measurement, not a check):
 //! `cargo test --release -p conform --lib load::tests::bench -- --ignored --nocapture --test-threads 1`.
-//! "Sustained" = every request ok, p99 latency (from the intended time) < 100 ms, p99 send lag < 50 ms.
+//! "Sustained" = every request ok, p99 latency (from the intended time) < 250 ms and p99 send lag
+//! (actual − intended send time) < 100 ms: the schedule is kept and nothing queues up. On a quiet machine
+//! the figures are far below these bounds; they are loose so that CPU stolen by other work does not
+//! count as a generator limit.
 
 use super::node;
 use crate::load::{ConnMode, LoadRun, LoadSpec, Protocol};
@@ -33,7 +36,7 @@ async fn ramp(port: u16, mode: ConnMode, rates: &[u32]) -> u32 {
         lags.sort_by(f64::total_cmp);
         let lag_p99 = lags.get(lags.len() * 99 / 100).copied().unwrap_or(0.0);
         let p99 = lat.get("p99").copied().unwrap_or(f64::INFINITY);
-        let sustained = r.failed() == 0 && p99 < 100.0 && lag_p99 < 50.0;
+        let sustained = r.failed() == 0 && p99 < 250.0 && lag_p99 < 100.0;
         println!(
             "{mode:?} {rate:>6}/s: sent {:>6} ok {:>6} failed {:>4} p50 {:.2} p99 {:.2} max {:.1} ms, send lag p99 {lag_p99:.1} ms -> {}",
             r.records.len(),
