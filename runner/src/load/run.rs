@@ -22,9 +22,14 @@ impl LoadRun {
     /// Starts issuing requests now; times in the records are measured from `t0`.
     /// Must be called inside a tokio runtime (it spawns the scheduler there).
     pub fn start(spec: LoadSpec, t0: Instant) -> LoadRun {
+        Self::start_capped(spec, t0, MAX_IN_FLIGHT)
+    }
+
+    /// As [`LoadRun::start`] with another in-flight cap (tests use a small one).
+    pub(crate) fn start_capped(spec: LoadSpec, t0: Instant, cap: usize) -> LoadRun {
         let (stop, stop_rx) = watch::channel(false);
         let (tx, mut rx) = mpsc::unbounded_channel::<RequestRecord>();
-        tokio::spawn(schedule(spec, t0, tx, stop_rx));
+        tokio::spawn(schedule(spec, t0, cap, tx, stop_rx));
         let collector = tokio::spawn(async move {
             let mut records = Vec::new();
             while let Some(r) = rx.recv().await {
@@ -69,6 +74,7 @@ fn ms_since(t0: Instant, t: Instant) -> f64 {
 async fn schedule(
     spec: LoadSpec,
     t0: Instant,
+    cap: usize,
     tx: mpsc::UnboundedSender<RequestRecord>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -98,7 +104,7 @@ async fn schedule(
         }
         let intended_ms = ms_since(t0, intended);
         let requester = match &requester {
-            Ok(r) if in_flight.load(Ordering::Relaxed) < MAX_IN_FLIGHT => Arc::clone(r),
+            Ok(r) if in_flight.load(Ordering::Relaxed) < cap => Arc::clone(r),
             _ => {
                 let now = ms_since(t0, Instant::now());
                 let _ = tx.send(failed_unsent(intended_ms, now));

@@ -117,3 +117,20 @@ async fn dropping_the_run_stops_the_schedule() {
     let after = s.accepted();
     assert!(before >= 5 && after - before <= 2, "{before} -> {after}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_the_in_flight_cap_are_other_and_unsent() {
+    let s = servers::http(Behaviour::Silent).await;
+    let mut sp = spec(Protocol::Http, s.addr.port(), 100, 200, 1000);
+    sp.timeout = Duration::from_secs(2);
+    let r = LoadRun::start_capped(sp, Instant::now(), 5).finish().await;
+    assert_eq!(r.records.len(), 20);
+    let o = r.outcomes();
+    // the silent server holds the first five until they time out; the other fifteen never go out
+    assert_eq!(
+        (o.get("timeout"), o.get("other")),
+        (Some(&5), Some(&15)),
+        "{o:?}"
+    );
+    assert!(s.accepted() <= 5, "{}", s.accepted());
+}
