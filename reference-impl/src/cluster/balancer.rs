@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
@@ -22,6 +22,8 @@ enum Kind {
         listener: Arc<OwnedFd>,
         sockname: Option<SocketAddr>,
         disp: OnceLock<Arc<Dispatcher>>,
+        /// A Unix socket's path, removed when the key closes (as libuv does).
+        path: Option<PathBuf>,
     },
     /// UDP: each worker gets its own `SO_REUSEPORT` socket on this address.
     Udp { addr: SocketAddr, v6only: bool },
@@ -34,9 +36,12 @@ struct Slot {
 
 impl Slot {
     fn close(&self) {
-        if let Kind::Stream { disp, .. } = &self.kind {
+        if let Kind::Stream { disp, path, .. } = &self.kind {
             if let Some(d) = disp.get() {
                 d.close();
+            }
+            if let Some(p) = path {
+                let _ = std::fs::remove_file(p);
             }
         }
     }
@@ -129,6 +134,7 @@ fn open_slot(q: &Query, cwd: &Path) -> io::Result<(Kind, Option<OwnedFd>)> {
                     listener: Arc::new(l),
                     sockname,
                     disp: OnceLock::new(),
+                    path: None,
                 },
                 None,
             ))
@@ -138,12 +144,14 @@ fn open_slot(q: &Query, cwd: &Path) -> io::Result<(Kind, Option<OwnedFd>)> {
                 .address
                 .as_deref()
                 .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-            let l = sockets::unix_listener(&cwd.join(path))?;
+            let path = cwd.join(path);
+            let l = sockets::unix_listener(&path)?;
             Ok((
                 Kind::Stream {
                     listener: Arc::new(l),
                     sockname: None,
                     disp: OnceLock::new(),
+                    path: Some(path),
                 },
                 None,
             ))
@@ -254,6 +262,7 @@ impl Balancer {
                 listener,
                 sockname,
                 disp,
+                ..
             } => match link.policy {
                 LbPolicy::Shared => Answer::Handle(
                     "net.Native",

@@ -5,8 +5,8 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::{Arc, Mutex, Weak};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tokio::io::unix::AsyncFd;
@@ -14,178 +14,16 @@ use tokio::sync::Notify;
 
 use super::codec::{DecodeError, LineDecoder, encode_into};
 use super::sys;
+use super::writer::{Shared, Sock, WriteState, writer};
 
-/// Resends of one handle after `NODE_HANDLE_NACK` (Node's own limit).
-const MAX_RESENDS: u8 = 3;
 const ACK_LINE: &[u8] = b"{\"cmd\":\"NODE_HANDLE_ACK\"}\n";
 const NACK_LINE: &[u8] = b"{\"cmd\":\"NODE_HANDLE_NACK\"}\n";
 const READ_BUF: usize = 64 * 1024;
-
-type Sock = Arc<AsyncFd<OwnedFd>>;
-
-struct HandleOut {
-    line: Vec<u8>,
-    fd: Arc<OwnedFd>,
-    resends: u8,
-}
-
-enum Queued {
-    Line(Vec<u8>),
-    Handle(HandleOut),
-}
-
-/// Write-side state. Whoever queues something flushes it right away with non-blocking `sendmsg`
-/// (no task hop on the hot path); only when the socket is full does the writer task take over.
-#[derive(Default)]
-struct WriteState {
-    /// Bytes committed to the stream in order (a handle line's rest after its fd went out).
-    out: Vec<u8>,
-    off: usize,
-    /// Messages waiting behind the in-flight handle.
-    queue: VecDeque<Queued>,
-    inflight: Option<HandleOut>,
-    /// The socket returned EAGAIN: the writer task waits for writability.
-    blocked: bool,
-    closing: bool,
-    dead: bool,
-}
-
-enum Flush {
-    Idle,
-    Blocked,
-}
-
-impl WriteState {
-    fn push_line(&mut self, line: &[u8]) {
-        if self.out.is_empty() {
-            self.off = 0;
-        }
-        self.out.extend_from_slice(line);
-    }
-
-    /// Writes as much as the socket takes without blocking.
-    fn flush(&mut self, fd: RawFd) -> io::Result<Flush> {
-        loop {
-            if self.off < self.out.len() {
-                match sys::send_with_fd(fd, &self.out[self.off..], None) {
-                    Ok(n) => self.off += n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flush::Blocked),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-                continue;
-            }
-            self.out.clear();
-            self.off = 0;
-            if self.out.capacity() > 1 << 20 {
-                self.out = Vec::new();
-            }
-            if self.inflight.is_some() {
-                return Ok(Flush::Idle);
-            }
-            match self.queue.pop_front() {
-                None => return Ok(Flush::Idle),
-                Some(Queued::Line(l)) => self.out.extend_from_slice(&l),
-                Some(Queued::Handle(h)) => {
-                    match sys::send_with_fd(fd, &h.line, Some(h.fd.as_raw_fd())) {
-                        Ok(n) => {
-                            // The rest of a partially written handle line goes without the fd.
-                            self.out.extend_from_slice(&h.line[n..]);
-                            self.inflight = Some(h);
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            self.queue.push_front(Queued::Handle(h));
-                            return Ok(Flush::Blocked);
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                            self.queue.push_front(Queued::Handle(h));
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }
-    }
-}
-
-struct Shared {
-    sock: Sock,
-    st: Mutex<WriteState>,
-    /// Wakes the writer task (socket full, close requested, or every handle dropped).
-    wake: Arc<Notify>,
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        self.wake.notify_one();
-    }
-}
-
-impl Shared {
-    /// Runs `f` on the state, then flushes unless the writer task owns the socket right now.
-    fn with<R>(&self, f: impl FnOnce(&mut WriteState) -> R) -> io::Result<R> {
-        let mut st = self.st.lock().unwrap();
-        if st.dead {
-            return Err(closed());
-        }
-        let r = f(&mut st);
-        if !st.blocked {
-            self.flush_locked(&mut st);
-        }
-        Ok(r)
-    }
-
-    fn flush_locked(&self, st: &mut WriteState) {
-        match st.flush(self.sock.as_raw_fd()) {
-            Ok(Flush::Idle) => {
-                if st.closing {
-                    st.dead = true;
-                    // SAFETY: shutdown(2) on the fd the AsyncFd keeps open; the child reads EOF.
-                    unsafe { libc::shutdown(self.sock.as_raw_fd(), libc::SHUT_WR) };
-                }
-            }
-            Ok(Flush::Blocked) => {
-                st.blocked = true;
-                self.wake.notify_one();
-            }
-            Err(e) => {
-                tracing::debug!("ipc channel write failed: {e}");
-                st.dead = true;
-                st.queue.clear();
-                st.inflight = None;
-                st.out = Vec::new();
-            }
-        }
-    }
-
-    fn acked(&self) {
-        let _ = self.with(|st| st.inflight = None);
-    }
-
-    fn nacked(&self) {
-        let _ = self.with(|st| {
-            if let Some(h) = st.inflight.take() {
-                if h.resends < MAX_RESENDS {
-                    st.queue.push_front(Queued::Handle(HandleOut {
-                        resends: h.resends + 1,
-                        ..h
-                    }));
-                } else {
-                    tracing::warn!("ipc channel: handle dropped after {MAX_RESENDS} NACKs");
-                }
-            }
-        });
-    }
-}
 
 /// Sending half of a channel; clones share one write state.
 #[derive(Clone)]
 pub struct Sender {
     shared: Arc<Shared>,
-}
-
-fn closed() -> io::Error {
-    io::Error::new(io::ErrorKind::BrokenPipe, "ipc channel closed")
 }
 
 /// Builds `{"cmd":"NODE_HANDLE","type":<kind>,"msg":<inner>}\n`.
@@ -211,13 +49,7 @@ impl Sender {
     /// Queues one pre-encoded line (compact JSON ending with `\n`); it waits behind an in-flight handle,
     /// like Node's own queue.
     pub fn send_line(&self, line: Vec<u8>) -> io::Result<()> {
-        self.shared.with(|st| {
-            if st.inflight.is_none() && st.queue.is_empty() {
-                st.push_line(&line);
-            } else {
-                st.queue.push_back(Queued::Line(line));
-            }
-        })
+        self.shared.with(|st| st.queue_line(line))
     }
 
     /// Queues `inner` wrapped in a `NODE_HANDLE` of type `kind` (`net.Native`, `dgram.Native`) with `fd`.
@@ -228,23 +60,17 @@ impl Sender {
     /// Queues a pre-built `NODE_HANDLE` line (see [`handle_line`]) with `fd` attached. At most one handle
     /// is in flight per channel: the next waits for the child's `NODE_HANDLE_ACK`.
     pub fn send_handle_line(&self, line: Vec<u8>, fd: Arc<OwnedFd>) -> io::Result<()> {
-        self.shared.with(|st| {
-            st.queue.push_back(Queued::Handle(HandleOut {
-                line,
-                fd,
-                resends: 0,
-            }))
-        })
+        self.shared.with(|st| st.queue_handle(line, fd))
     }
 
     /// Closes the channel from our side: queued lines are flushed, then the child reads EOF.
     pub fn close(&self) {
-        let _ = self.shared.with(|st| st.closing = true);
+        let _ = self.shared.with(WriteState::close);
     }
 
     /// True once the channel cannot send any more (write error or closed).
     pub fn is_closed(&self) -> bool {
-        self.shared.st.lock().unwrap().dead
+        self.shared.is_dead()
     }
 }
 
@@ -373,38 +199,6 @@ impl Reader {
                 Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Ok(Err(e)) => return Err(e),
                 Err(_would_block) => continue,
-            }
-        }
-    }
-}
-
-/// Finishes writes the senders could not (socket full) and performs a pending close.
-async fn writer(shared: Weak<Shared>, wake: Arc<Notify>) {
-    loop {
-        wake.notified().await;
-        let Some(sh) = shared.upgrade() else {
-            return;
-        };
-        loop {
-            {
-                let st = sh.st.lock().unwrap();
-                if st.dead {
-                    return;
-                }
-                if !st.blocked {
-                    break;
-                }
-            }
-            let mut guard = match sh.sock.writable().await {
-                Ok(g) => g,
-                Err(_) => return,
-            };
-            let mut st = sh.st.lock().unwrap();
-            st.blocked = false;
-            sh.flush_locked(&mut st);
-            if st.blocked {
-                // Only forgets the readiness this guard saw; a newer event keeps the socket ready.
-                guard.clear_ready();
             }
         }
     }

@@ -5,6 +5,7 @@
 pub mod channel;
 pub mod codec;
 pub mod sys;
+mod writer;
 
 #[cfg(test)]
 mod tests;

@@ -166,3 +166,45 @@ async fn net_server_on_given_address_is_reachable() {
         .unwrap();
     assert_eq!(&buf, b"ping");
 }
+
+/// An http server on a Unix socket path relative to the app's cwd.
+const PIPE_APP: &str = r#"
+const http = require('http');
+http.createServer((q, r) => r.end(String(process.pid))).listen('app.sock', () => process.send('ready'));
+"#;
+
+async fn get_over_unix(path: &std::path::Path) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::UnixStream::connect(path).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    tokio::time::timeout(DEADLINE, s.read_to_string(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    buf.split_once("\r\n\r\n").unwrap().1.to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unix_socket_servers_work_in_both_policies_and_the_path_goes_on_release() {
+    for policy in [LbPolicy::Rr, LbPolicy::Shared] {
+        let mut rig = Rig::new();
+        let app = rig.write("pipe.js", PIPE_APP);
+        let (w, mut rx) = rig.spawn(&app, &[], "pipe", Some(policy));
+        wait_msg(&mut rx, "ready", |v| v == "ready").await;
+        let path = rig.dir.path().join("app.sock");
+        for _ in 0..3 {
+            assert_eq!(
+                get_over_unix(&path).await,
+                w.pid().to_string(),
+                "{policy:?}"
+            );
+        }
+        w.disconnect().unwrap();
+        assert_eq!(wait_exit(&mut rx).await, (Some(0), None));
+        rig.balancer.release_group("pipe");
+        assert!(!path.exists(), "{policy:?}: socket file left behind");
+    }
+}
