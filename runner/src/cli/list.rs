@@ -32,8 +32,19 @@ pub fn list(args: ListArgs) -> i32 {
     for sc in &selected {
         if sc.suite != current {
             current = sc.suite.clone();
-            let desc = suites.iter().find(|s| s.suite == current).map(|s| s.description.as_str()).unwrap_or("");
-            println!("{current}{}", if desc.is_empty() { String::new() } else { format!(" — {desc}") });
+            let desc = suites
+                .iter()
+                .find(|s| s.suite == current)
+                .map(|s| s.description.as_str())
+                .unwrap_or("");
+            println!(
+                "{current}{}",
+                if desc.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {desc}")
+                }
+            );
         }
         let level = match sc.level {
             crate::model::Level::Must => "MUST",

@@ -44,7 +44,11 @@ pub struct RunArgs {
 }
 
 fn baseline_path(base: &Path, label: &str) -> PathBuf {
-    if base.is_dir() { base.join(format!("{label}.json")) } else { base.to_path_buf() }
+    if base.is_dir() {
+        base.join(format!("{label}.json"))
+    } else {
+        base.to_path_buf()
+    }
 }
 
 fn node_on_path() -> bool {
@@ -55,13 +59,18 @@ fn node_on_path() -> bool {
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 /// Runs `conform run`; returns the exit code.
 pub fn run(args: RunArgs) -> i32 {
     if !(args.time_scale > 0.0 && args.time_scale.is_finite()) {
-        return usage_error(format!("--time-scale must be a positive number, got {}", args.time_scale));
+        return usage_error(format!(
+            "--time-scale must be a positive number, got {}",
+            args.time_scale
+        ));
     }
     let (suites_dir, fixtures_dir) = match resolve_dirs(&args.dirs) {
         Ok(d) => d,
@@ -69,7 +78,10 @@ pub fn run(args: RunArgs) -> i32 {
     };
     let fx = crate::engine::fixture_names(&fixtures_dir);
     if fx.is_empty() {
-        return usage_error(format!("no fixtures (*.js) in {} (use --fixtures DIR)", fixtures_dir.display()));
+        return usage_error(format!(
+            "no fixtures (*.js) in {} (use --fixtures DIR)",
+            fixtures_dir.display()
+        ));
     }
     let suites = match crate::suite::load_dir(&suites_dir, Some(&fx)) {
         Ok(s) => s,
@@ -98,30 +110,53 @@ pub fn run(args: RunArgs) -> i32 {
             return usage_error(format!("target `{t}` not found or not executable"));
         }
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
-    let cfg = match RunConfig::new(fixtures_dir, args.jobs as usize, args.repeat, args.time_scale) {
+    let cfg = match RunConfig::new(
+        fixtures_dir,
+        args.jobs as usize,
+        args.repeat,
+        args.time_scale,
+    ) {
         Ok(c) => Arc::new(c),
         Err(e) => return usage_error(format!("cannot create a temporary directory: {e}")),
     };
     rt.block_on(run_async(args, scenarios, cfg))
 }
 
-async fn run_async(args: RunArgs, scenarios: Vec<crate::suite::Scenario>, cfg: Arc<RunConfig>) -> i32 {
-    let specs: Vec<Option<String>> = if args.targets.is_empty() { vec![None] } else { args.targets.iter().cloned().map(Some).collect() };
+async fn run_async(
+    args: RunArgs,
+    scenarios: Vec<crate::suite::Scenario>,
+    cfg: Arc<RunConfig>,
+) -> i32 {
+    let specs: Vec<Option<String>> = if args.targets.is_empty() {
+        vec![None]
+    } else {
+        args.targets.iter().cloned().map(Some).collect()
+    };
     let mut targets = Vec::new();
     for s in &specs {
         match crate::target::resolve(s.as_deref()).await {
             Ok(t) => targets.push(t),
             Err(e) => {
-                let hint = if s.is_none() { " (build it with `cargo build -p refpm`, or pass --target)" } else { "" };
+                let hint = if s.is_none() {
+                    " (build it with `cargo build -p refpm`, or pass --target)"
+                } else {
+                    ""
+                };
                 return usage_error(format!("{e}{hint}"));
             }
         }
         if !is_executable(&targets.last().expect("pushed").command) {
-            return usage_error(format!("target `{}` is not executable", targets.last().expect("pushed").command.display()));
+            return usage_error(format!(
+                "target `{}` is not executable",
+                targets.last().expect("pushed").command.display()
+            ));
         }
     }
 
@@ -154,7 +189,10 @@ async fn run_async(args: RunArgs, scenarios: Vec<crate::suite::Scenario>, cfg: A
         let report = run_target(t, &scenarios, cfg.clone(), &tx).await;
         let dir = args.report_dir.join(&t.label);
         if let Err(e) = crate::report::write_reports(&report, &dir) {
-            eprintln!("conform: error: cannot write reports to {}: {e}", dir.display());
+            eprintln!(
+                "conform: error: cannot write reports to {}: {e}",
+                dir.display()
+            );
             code = code.max(exit::USAGE);
         }
         reports.push(report);
@@ -171,7 +209,10 @@ async fn run_async(args: RunArgs, scenarios: Vec<crate::suite::Scenario>, cfg: A
         }
     }
     if cfg.cancel.is_cancelled() {
-        eprintln!("conform: interrupted; partial report written to {}", args.report_dir.display());
+        eprintln!(
+            "conform: interrupted; partial report written to {}",
+            args.report_dir.display()
+        );
         return exit::INTERRUPTED;
     }
     if code != exit::OK {
@@ -192,7 +233,11 @@ async fn run_async(args: RunArgs, scenarios: Vec<crate::suite::Scenario>, cfg: A
                 Ok(d) if d.is_clean() => {}
                 Ok(d) => {
                     changed = true;
-                    eprintln!("conform: {} differs from baseline {}:", r.target.label, p.display());
+                    eprintln!(
+                        "conform: {} differs from baseline {}:",
+                        r.target.label,
+                        p.display()
+                    );
                     for c in &d.changes {
                         eprintln!("  {c}");
                     }
@@ -202,5 +247,9 @@ async fn run_async(args: RunArgs, scenarios: Vec<crate::suite::Scenario>, cfg: A
         }
         return if changed { exit::FAILED } else { exit::OK };
     }
-    if reports.iter().any(|r| r.summary.must_failures > 0) { exit::FAILED } else { exit::OK }
+    if reports.iter().any(|r| r.summary.must_failures > 0) {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
 }

@@ -12,7 +12,12 @@ use std::time::{Duration, Instant};
 pub struct Deaths(pub Arc<Mutex<BTreeMap<u32, f64>>>);
 
 /// Polls the record files every 20 ms and notes when each recorded pid stops existing.
-pub fn spawn_watcher(records: Vec<PathBuf>, origin: Instant, origin_epoch_ms: f64, deaths: Deaths) -> tokio::task::JoinHandle<()> {
+pub fn spawn_watcher(
+    records: Vec<PathBuf>,
+    origin: Instant,
+    origin_epoch_ms: f64,
+    deaths: Deaths,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut known: BTreeMap<u32, ()> = BTreeMap::new();
         loop {
@@ -47,9 +52,17 @@ pub struct Sample {
 }
 
 /// Runs `<target> jlist` once and parses it; `None` on failure.
-pub async fn jlist(sb: &Sandbox, target: &Path, instance_var: &str, deadline: Duration) -> Result<Option<Vec<Proc>>, String> {
+pub async fn jlist(
+    sb: &Sandbox,
+    target: &Path,
+    instance_var: &str,
+    deadline: Duration,
+) -> Result<Option<Vec<Proc>>, String> {
     match sb.run(target, &["jlist"], deadline).await {
-        Ok(o) if o.timed_out => Err(format!("`jlist` did not answer within {} ms", deadline.as_millis())),
+        Ok(o) if o.timed_out => Err(format!(
+            "`jlist` did not answer within {} ms",
+            deadline.as_millis()
+        )),
         Ok(o) => Ok(parse_jlist(&o.stdout, instance_var)),
         Err(e) => Err(format!("cannot run the target: {e}")),
     }
@@ -67,9 +80,15 @@ pub fn spawn_sampler(
     tokio::spawn(async move {
         loop {
             let t_start = origin.elapsed().as_secs_f64() * 1000.0;
-            if let Ok(Some(procs)) = jlist(&sb, &target, &instance_var, Duration::from_secs(10)).await {
+            if let Ok(Some(procs)) =
+                jlist(&sb, &target, &instance_var, Duration::from_secs(10)).await
+            {
                 let t_end = origin.elapsed().as_secs_f64() * 1000.0;
-                out.lock().unwrap().push(Sample { t_start, t_end, procs });
+                out.lock().unwrap().push(Sample {
+                    t_start,
+                    t_end,
+                    procs,
+                });
             }
             let spent = origin.elapsed().as_secs_f64() * 1000.0 - t_start;
             let wait = every.as_millis() as f64 - spent;

@@ -129,7 +129,10 @@ impl Ctx {
     /// Writes a stub script at `path` that loads fixture `name`.
     pub fn write_stub(&self, path: &std::path::Path, name: &str) -> std::io::Result<()> {
         let fixture = self.fixtures.join(format!("{name}.js"));
-        let js = format!("require({});\n", serde_json::to_string(&fixture.display().to_string()).unwrap_or_default());
+        let js = format!(
+            "require({});\n",
+            serde_json::to_string(&fixture.display().to_string()).unwrap_or_default()
+        );
         // write then rename, so a concurrent (re)spawn never reads half a file
         let tmp = path.with_extension("js.tmp");
         std::fs::write(&tmp, js)?;

@@ -57,7 +57,10 @@ impl Worker {
     /// The interval during which it accepted connections: from `listening` to its first signal or end.
     pub fn listening_span(&self) -> Option<(f64, f64)> {
         let a = self.listening?;
-        let stop = [self.first_signal.as_ref().map(|s| s.0), self.end()].into_iter().flatten().fold(f64::INFINITY, f64::min);
+        let stop = [self.first_signal.as_ref().map(|s| s.0), self.end()]
+            .into_iter()
+            .flatten()
+            .fold(f64::INFINITY, f64::min);
         Some((a, stop))
     }
 
@@ -75,7 +78,9 @@ impl Worker {
 
 /// Reads the record file; times become ms since `origin_epoch_ms`. Unreadable lines are skipped.
 pub fn read(path: &Path, origin_epoch_ms: f64) -> Vec<RecEvent> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
     parse(&text, origin_epoch_ms)
 }
 
@@ -106,13 +111,21 @@ fn text(v: Option<&Value>) -> Option<String> {
 pub fn workers(events: &[RecEvent], deaths: &BTreeMap<u32, f64>) -> Vec<Worker> {
     let mut by_pid: BTreeMap<u32, Worker> = BTreeMap::new();
     for e in events {
-        let w = by_pid.entry(e.pid).or_insert_with(|| Worker { pid: e.pid, start: e.t, ..Worker::default() });
+        let w = by_pid.entry(e.pid).or_insert_with(|| Worker {
+            pid: e.pid,
+            start: e.t,
+            ..Worker::default()
+        });
         match e.event.as_str() {
             "start" => {
                 w.start = e.t;
                 w.instance = text(e.raw.get("instance"));
                 w.node_app_instance = text(e.raw.get("node_app_instance"));
-                w.is_worker = e.raw.get("is_worker").and_then(Value::as_bool).unwrap_or(false);
+                w.is_worker = e
+                    .raw
+                    .get("is_worker")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
             }
             "listening" => {
                 w.listening.get_or_insert(e.t);
@@ -121,7 +134,12 @@ pub fn workers(events: &[RecEvent], deaths: &BTreeMap<u32, f64>) -> Vec<Worker> 
                 w.ready.get_or_insert(e.t);
             }
             "signal" => {
-                let s = e.raw.get("signal").and_then(Value::as_str).unwrap_or("?").to_string();
+                let s = e
+                    .raw
+                    .get("signal")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string();
                 w.first_signal.get_or_insert((e.t, s.clone()));
                 w.signals.push(s);
             }

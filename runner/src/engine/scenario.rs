@@ -4,7 +4,9 @@ use super::background::{Deaths, spawn_watcher};
 use super::ctx::{Abort, Ctx};
 use super::record;
 use super::{Cancel, RunConfig};
-use crate::model::{CheckResult, Figures, Level, ScenarioResult, TimelineEvent, Verdict, WorkerSpan};
+use crate::model::{
+    CheckResult, Figures, Level, ScenarioResult, TimelineEvent, Verdict, WorkerSpan,
+};
 use crate::suite::Scenario;
 use crate::target::{Sandbox, Target, ports};
 use std::collections::BTreeMap;
@@ -44,10 +46,14 @@ async fn setup(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Result<Ctx, S
     let mut extra_ports = BTreeMap::new();
     let mut extra_records = BTreeMap::new();
     for x in &sc.extra_apps {
-        extra_ports.insert(x.name.clone(), ports::free_port().map_err(|e| e.to_string())?);
+        extra_ports.insert(
+            x.name.clone(),
+            ports::free_port().map_err(|e| e.to_string())?,
+        );
         extra_records.insert(x.name.clone(), sb.file(&format!("{}.record.jsonl", x.name)));
     }
-    sb.vars.push(("CONFORM_RECORD".into(), record.display().to_string()));
+    sb.vars
+        .push(("CONFORM_RECORD".into(), record.display().to_string()));
     sb.vars.push(("PORT".into(), port.to_string()));
     if let Some(v) = &sc.app.instance_var {
         sb.vars.push(("CONFORM_INSTANCE_VAR".into(), v.clone()));
@@ -55,14 +61,23 @@ async fn setup(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Result<Ctx, S
     for (k, v) in &sc.app.env {
         sb.vars.push((k.clone(), v.clone()));
     }
-    let uses_tls = sc.fixture == "https" || sc.extra_apps.iter().any(|x| x.fixture.as_deref() == Some("https"));
+    let uses_tls = sc.fixture == "https"
+        || sc
+            .extra_apps
+            .iter()
+            .any(|x| x.fixture.as_deref() == Some("https"));
     if uses_tls {
         let (cert, key) = cfg.tls().await?;
-        sb.vars.push(("CONFORM_TLS_CERT".into(), cert.display().to_string()));
-        sb.vars.push(("CONFORM_TLS_KEY".into(), key.display().to_string()));
+        sb.vars
+            .push(("CONFORM_TLS_CERT".into(), cert.display().to_string()));
+        sb.vars
+            .push(("CONFORM_TLS_KEY".into(), key.display().to_string()));
     }
     let origin = Instant::now();
-    let origin_epoch_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
+    let origin_epoch_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0);
     let ctx = Ctx {
         sc: sc.clone(),
         target: target.command.clone(),
@@ -89,7 +104,8 @@ async fn setup(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Result<Ctx, S
         deaths: Deaths::default(),
         values: BTreeMap::new(),
     };
-    ctx.write_stub(&ctx.app_script(), &sc.fixture).map_err(|e| format!("cannot write the app script: {e}"))?;
+    ctx.write_stub(&ctx.app_script(), &sc.fixture)
+        .map_err(|e| format!("cannot write the app script: {e}"))?;
     Ok(ctx)
 }
 
@@ -106,7 +122,12 @@ async fn run_steps(ctx: &mut Ctx) -> Result<(), Abort> {
 }
 
 /// Runs one scenario once against `target`.
-pub async fn run_once(sc: &Scenario, target: &Target, cfg: &RunConfig, cancel: &Cancel) -> ScenarioResult {
+pub async fn run_once(
+    sc: &Scenario,
+    target: &Target,
+    cfg: &RunConfig,
+    cancel: &Cancel,
+) -> ScenarioResult {
     let started = Instant::now();
     let mut result = base_result(sc);
     let mut ctx = match setup(sc, target, cfg).await {
@@ -126,7 +147,12 @@ pub async fn run_once(sc: &Scenario, target: &Target, cfg: &RunConfig, cancel: &
         _ = tokio::time::sleep(deadline) => None,
         _ = cancel.cancelled() => Some(Err(Abort::Error("interrupted".into()))),
     };
-    let outcome = outcome.unwrap_or_else(|| Err(Abort::Error(format!("scenario did not finish within {} s", deadline.as_secs()))));
+    let outcome = outcome.unwrap_or_else(|| {
+        Err(Abort::Error(format!(
+            "scenario did not finish within {} s",
+            deadline.as_secs()
+        )))
+    });
 
     // stop background work
     if let Some(h) = ctx.sampler.take() {
@@ -153,7 +179,12 @@ pub async fn run_once(sc: &Scenario, target: &Target, cfg: &RunConfig, cancel: &
                 .checks
                 .iter()
                 .find(|c| !c.passed)
-                .map(|c| format!("{}: expected {}, observed {}", c.name, c.expected, c.observed))
+                .map(|c| {
+                    format!(
+                        "{}: expected {}, observed {}",
+                        c.name, c.expected, c.observed
+                    )
+                })
                 .unwrap_or_default();
         }
         Err(Abort::Error(e)) => result.reason = e,
@@ -162,7 +193,10 @@ pub async fn run_once(sc: &Scenario, target: &Target, cfg: &RunConfig, cancel: &
             result.reason = e;
         }
         Err(Abort::Failed(c)) => {
-            result.reason = format!("{}: expected {}, observed {}", c.name, c.expected, c.observed);
+            result.reason = format!(
+                "{}: expected {}, observed {}",
+                c.name, c.expected, c.observed
+            );
             result.checks.push(c);
             result.verdict = verdict_of(sc.level, &result.checks);
         }
@@ -170,15 +204,22 @@ pub async fn run_once(sc: &Scenario, target: &Target, cfg: &RunConfig, cancel: &
 
     let leftovers = ctx.sb.cleanup(&ctx.target, &ctx.recorded_pids()).await;
     watcher.abort();
-    ctx.values.insert("leftover_processes".into(), leftovers.len() as f64);
+    ctx.values
+        .insert("leftover_processes".into(), leftovers.len() as f64);
     result.figures = figures(&ctx, &workers);
     result.duration_ms = started.elapsed().as_millis() as u64;
     result
 }
 
 fn figures(ctx: &Ctx, workers: &[record::Worker]) -> Figures {
-    let mut f = Figures { values: ctx.values.clone(), ..Figures::default() };
-    let main = ctx.load_results.get("main").or_else(|| ctx.load_results.values().next());
+    let mut f = Figures {
+        values: ctx.values.clone(),
+        ..Figures::default()
+    };
+    let main = ctx
+        .load_results
+        .get("main")
+        .or_else(|| ctx.load_results.values().next());
     if let Some(r) = main {
         f.per_worker = r.per_pid();
         f.outcomes = r.outcomes();
@@ -193,7 +234,13 @@ fn figures(ctx: &Ctx, workers: &[record::Worker]) -> Figures {
     }
     f.workers = workers
         .iter()
-        .map(|w| WorkerSpan { pid: w.pid, instance: w.instance.clone(), start_ms: w.start, listening_ms: w.listening, end_ms: w.end() })
+        .map(|w| WorkerSpan {
+            pid: w.pid,
+            instance: w.instance.clone(),
+            start_ms: w.start,
+            listening_ms: w.listening,
+            end_ms: w.end(),
+        })
         .collect();
     let mut tl: Vec<TimelineEvent> = ctx
         .spans
@@ -202,7 +249,12 @@ fn figures(ctx: &Ctx, workers: &[record::Worker]) -> Figures {
             t_ms: s.start,
             kind: "step".into(),
             pid: None,
-            detail: format!("{} ({:.0} ms{})", s.kind, s.end - s.start, s.exit.map_or(String::new(), |c| format!(", exit {c}"))),
+            detail: format!(
+                "{} ({:.0} ms{})",
+                s.kind,
+                s.end - s.start,
+                s.exit.map_or(String::new(), |c| format!(", exit {c}"))
+            ),
         })
         .collect();
     for e in record::read(&ctx.record, ctx.origin_epoch_ms) {
@@ -210,17 +262,37 @@ fn figures(ctx: &Ctx, workers: &[record::Worker]) -> Figures {
             "start" => ("spawn", String::new()),
             "listening" => ("listening", String::new()),
             "ready-sent" => ("ready", String::new()),
-            "signal" => ("signal", e.raw.get("signal").and_then(|s| s.as_str()).unwrap_or("").to_string()),
-            "exit" => ("exit", e.raw.get("code").map(|c| c.to_string()).unwrap_or_default()),
+            "signal" => (
+                "signal",
+                e.raw
+                    .get("signal")
+                    .and_then(|s| s.as_str())
+                    .unwrap_or("")
+                    .to_string(),
+            ),
+            "exit" => (
+                "exit",
+                e.raw.get("code").map(|c| c.to_string()).unwrap_or_default(),
+            ),
             "request-start" | "request-end" => ("request", e.event.clone()),
             _ => continue,
         };
-        tl.push(TimelineEvent { t_ms: e.t, kind: kind.into(), pid: Some(e.pid), detail });
+        tl.push(TimelineEvent {
+            t_ms: e.t,
+            kind: kind.into(),
+            pid: Some(e.pid),
+            detail,
+        });
     }
     for w in workers {
         if w.exit.is_none() {
             if let Some(d) = w.death {
-                tl.push(TimelineEvent { t_ms: d, kind: "killed".into(), pid: Some(w.pid), detail: "gone without exit (SIGKILL)".into() });
+                tl.push(TimelineEvent {
+                    t_ms: d,
+                    kind: "killed".into(),
+                    pid: Some(w.pid),
+                    detail: "gone without exit (SIGKILL)".into(),
+                });
             }
         }
     }
@@ -235,7 +307,12 @@ mod tests {
     use rstest::rstest;
 
     fn c(passed: bool) -> CheckResult {
-        CheckResult { name: "x".into(), passed, expected: String::new(), observed: String::new() }
+        CheckResult {
+            name: "x".into(),
+            passed,
+            expected: String::new(),
+            observed: String::new(),
+        }
     }
 
     #[rstest]

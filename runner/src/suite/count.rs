@@ -30,7 +30,11 @@ impl CountExpr {
         if rest.is_empty() {
             return Some(CountExpr::CpusMinus(0));
         }
-        rest.strip_prefix('-')?.trim().parse().ok().map(CountExpr::CpusMinus)
+        rest.strip_prefix('-')?
+            .trim()
+            .parse()
+            .ok()
+            .map(CountExpr::CpusMinus)
     }
 }
 
@@ -44,8 +48,11 @@ impl<'de> Deserialize<'de> for CountExpr {
         }
         match Raw::deserialize(d)? {
             Raw::N(n) => Ok(CountExpr::Fixed(n)),
-            Raw::S(s) => CountExpr::parse(&s)
-                .ok_or_else(|| serde::de::Error::custom(format!("bad count `{s}`: expected a number, `cpus` or `cpus-N`"))),
+            Raw::S(s) => CountExpr::parse(&s).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "bad count `{s}`: expected a number, `cpus` or `cpus-N`"
+                ))
+            }),
         }
     }
 }

@@ -9,7 +9,10 @@ use std::path::Path;
 pub enum SuiteError {
     /// The file is not valid TOML, or does not fit the suite model.
     #[error("{file}:{line}:{col}: key `{key}`: {message}")]
-    #[diagnostic(code(conform::suite::invalid), help("see `conform list` and suites/README for the vocabulary"))]
+    #[diagnostic(
+        code(conform::suite::invalid),
+        help("see `conform list` and suites/README for the vocabulary")
+    )]
     Invalid {
         /// File path as given.
         file: String,
@@ -23,7 +26,7 @@ pub enum SuiteError {
         message: String,
         /// The file's text.
         #[source_code]
-        src: NamedSource<String>,
+        src: std::sync::Arc<NamedSource<String>>,
         /// Where.
         #[label("here")]
         span: SourceSpan,
@@ -49,7 +52,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -58,16 +66,31 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 fn key_on_line(text: &str, offset: usize) -> Option<String> {
     let offset = offset.min(text.len());
     let start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let end = text[offset..].find('\n').map(|i| offset + i).unwrap_or(text.len());
+    let end = text[offset..]
+        .find('\n')
+        .map(|i| offset + i)
+        .unwrap_or(text.len());
     let line = &text[start..end];
     let at = offset - start;
     if line.trim_start().starts_with('[') {
-        return Some(line.trim().trim_matches(|c| c == '[' || c == ']').to_string());
+        return Some(
+            line.trim()
+                .trim_matches(|c| c == '[' || c == ']')
+                .to_string(),
+        );
     }
     let is_key = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '"';
     let key_before = |upto: usize| -> Option<String> {
         let eq = line[..upto].rfind('=')?;
-        let k: String = line[..eq].trim_end().chars().rev().take_while(|c| is_key(*c)).collect::<Vec<_>>().into_iter().rev().collect();
+        let k: String = line[..eq]
+            .trim_end()
+            .chars()
+            .rev()
+            .take_while(|c| is_key(*c))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         let k = k.trim_matches('"').to_string();
         (!k.is_empty()).then_some(k)
     };
@@ -75,7 +98,11 @@ fn key_on_line(text: &str, offset: usize) -> Option<String> {
         // the span starts at a key: take it
         let k: String = line[at..].chars().take_while(|c| is_key(*c)).collect();
         let k = k.trim_matches('"').to_string();
-        if k.is_empty() { key_before(line.len()) } else { Some(k) }
+        if k.is_empty() {
+            key_before(line.len())
+        } else {
+            Some(k)
+        }
     })
 }
 
@@ -86,7 +113,13 @@ fn backticked(message: &str) -> Option<&str> {
 }
 
 /// Builds the diagnostic for `message` at `span` of `text`.
-pub fn invalid(file: &Path, text: &str, span: Range<usize>, message: &str, key: Option<String>) -> SuiteError {
+pub fn invalid(
+    file: &Path,
+    text: &str,
+    span: Range<usize>,
+    message: &str,
+    key: Option<String>,
+) -> SuiteError {
     let mut span = span;
     // serde errors inside tagged tables point at the whole table: narrow to the offending value
     if let (Some(word), true) = (backticked(message), message.starts_with("unknown variant")) {
@@ -119,7 +152,7 @@ pub fn invalid(file: &Path, text: &str, span: Range<usize>, message: &str, key: 
         col,
         key,
         message: message.trim().to_string(),
-        src: NamedSource::new(file_s, text.to_string()),
+        src: std::sync::Arc::new(NamedSource::new(file_s, text.to_string())),
         span: (span.start, span.end.saturating_sub(span.start)).into(),
     }
 }

@@ -15,7 +15,10 @@ pub fn find_dir(name: &str) -> Option<PathBuf> {
         }
     }
     let exe = std::env::current_exe().ok()?;
-    exe.ancestors().skip(1).find(|d| marker(d)).map(|d| d.join(name))
+    exe.ancestors()
+        .skip(1)
+        .find(|d| marker(d))
+        .map(|d| d.join(name))
 }
 
 /// Reads every `*.toml` of `dir`, sorted by file name. `fixtures` (names without `.js`) validates
@@ -38,7 +41,13 @@ pub fn load_dir(dir: &Path, fixtures: Option<&BTreeSet<String>>) -> Result<Vec<S
             if !seen.insert(sc.id.clone()) {
                 let text = std::fs::read_to_string(&f).unwrap_or_default();
                 let at = find_id(&text, &sc.id);
-                return Err(invalid(&f, &text, at, &format!("duplicate scenario id `{}`", sc.id), Some("id".into())));
+                return Err(invalid(
+                    &f,
+                    &text,
+                    at,
+                    &format!("duplicate scenario id `{}`", sc.id),
+                    Some("id".into()),
+                ));
             }
         }
         suites.push(s);
@@ -48,12 +57,17 @@ pub fn load_dir(dir: &Path, fixtures: Option<&BTreeSet<String>>) -> Result<Vec<S
 
 fn find_id(text: &str, id: &str) -> std::ops::Range<usize> {
     let needle = format!("\"{id}\"");
-    text.find(&needle).map(|i| i..i + needle.len()).unwrap_or(0..0)
+    text.find(&needle)
+        .map(|i| i..i + needle.len())
+        .unwrap_or(0..0)
 }
 
 /// Reads and validates one suite file.
 pub fn load_file(path: &Path, fixtures: Option<&BTreeSet<String>>) -> Result<Suite, SuiteError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SuiteError::Io { file: path.display().to_string(), source: e })?;
+    let text = std::fs::read_to_string(path).map_err(|e| SuiteError::Io {
+        file: path.display().to_string(),
+        source: e,
+    })?;
     let mut suite: Suite = toml::from_str(&text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         invalid(path, &text, span, e.message(), None)
@@ -63,12 +77,19 @@ pub fn load_file(path: &Path, fixtures: Option<&BTreeSet<String>>) -> Result<Sui
         let at = find_id(&text, &sc.id);
         sc.suite = suite.suite.clone();
         sc.line = line_col(&text, at.start).0;
-        let err = |msg: String, key: &str| invalid(path, &text, at.clone(), &msg, Some(key.to_string()));
+        let err =
+            |msg: String, key: &str| invalid(path, &text, at.clone(), &msg, Some(key.to_string()));
         if !sc.id.starts_with(&format!("{}/", suite.suite)) {
-            return Err(err(format!("scenario id `{}` must start with `{}/`", sc.id, suite.suite), "id"));
+            return Err(err(
+                format!("scenario id `{}` must start with `{}/`", sc.id, suite.suite),
+                "id",
+            ));
         }
         if sc.quote.trim().is_empty() {
-            return Err(err("empty quote: give the guide's sentence".into(), "quote"));
+            return Err(err(
+                "empty quote: give the guide's sentence".into(),
+                "quote",
+            ));
         }
         let mut names: Vec<String> = vec![sc.fixture.clone()];
         names.extend(sc.steps.iter().filter_map(|s| match s {
@@ -79,9 +100,20 @@ pub fn load_file(path: &Path, fixtures: Option<&BTreeSet<String>>) -> Result<Sui
         if let Some(fx) = fixtures {
             if let Some(bad) = names.iter().find(|n| !fx.contains(*n)) {
                 let needle = format!("\"{bad}\"");
-                let at = text[at.start..].find(&needle).map(|i| at.start + i..at.start + i + needle.len()).unwrap_or(at.clone());
-                let err = |msg: String, key: &str| invalid(path, &text, at.clone(), &msg, Some(key.to_string()));
-                return Err(err(format!("unknown fixture `{bad}` (known: {})", fx.iter().cloned().collect::<Vec<_>>().join(", ")), "fixture"));
+                let at = text[at.start..]
+                    .find(&needle)
+                    .map(|i| at.start + i..at.start + i + needle.len())
+                    .unwrap_or(at.clone());
+                let err = |msg: String, key: &str| {
+                    invalid(path, &text, at.clone(), &msg, Some(key.to_string()))
+                };
+                return Err(err(
+                    format!(
+                        "unknown fixture `{bad}` (known: {})",
+                        fx.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    "fixture",
+                ));
             }
         }
         let labels: HashSet<&str> = sc
@@ -99,7 +131,13 @@ pub fn load_file(path: &Path, fixtures: Option<&BTreeSet<String>>) -> Result<Sui
             {
                 for l in [before, after] {
                     if !labels.contains(l.as_str()) {
-                        return Err(err(format!("check `{}` refers to snapshot `{l}`, which no step takes", c.kind()), "expect"));
+                        return Err(err(
+                            format!(
+                                "check `{}` refers to snapshot `{l}`, which no step takes",
+                                c.kind()
+                            ),
+                            "expect",
+                        ));
                     }
                 }
             }
@@ -109,11 +147,18 @@ pub fn load_file(path: &Path, fixtures: Option<&BTreeSet<String>>) -> Result<Sui
 }
 
 /// The scenarios selected by suite names (empty = all) and id prefixes (empty = all), in file order.
-pub fn select(suites: &[Suite], names: &[String], prefixes: &[String]) -> Result<Vec<Scenario>, SuiteError> {
+pub fn select(
+    suites: &[Suite],
+    names: &[String],
+    prefixes: &[String],
+) -> Result<Vec<Scenario>, SuiteError> {
     for n in names {
         if !suites.iter().any(|s| &s.suite == n) {
             let known: Vec<&str> = suites.iter().map(|s| s.suite.as_str()).collect();
-            return Err(SuiteError::NoMatch(format!("--suite {n} (known: {})", known.join(", "))));
+            return Err(SuiteError::NoMatch(format!(
+                "--suite {n} (known: {})",
+                known.join(", ")
+            )));
         }
     }
     let out: Vec<Scenario> = suites
@@ -124,7 +169,10 @@ pub fn select(suites: &[Suite], names: &[String], prefixes: &[String]) -> Result
         .cloned()
         .collect();
     if out.is_empty() && !prefixes.is_empty() {
-        return Err(SuiteError::NoMatch(format!("--scenario {}", prefixes.join(", "))));
+        return Err(SuiteError::NoMatch(format!(
+            "--scenario {}",
+            prefixes.join(", ")
+        )));
     }
     Ok(out)
 }

@@ -2,12 +2,12 @@
 //! checks whose vocabulary ([`Step`], [`Check`]) is Rust. Parse errors name the file, line and key
 //! through a miette diagnostic ([`SuiteError`]).
 
+mod checks;
 mod count;
 mod diag;
 mod load;
 mod model;
 mod steps;
-mod checks;
 
 pub use checks::{Check, Source};
 pub use count::CountExpr;

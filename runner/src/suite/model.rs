@@ -141,6 +141,9 @@ fn default_timeout() -> u64 {
 impl Scenario {
     /// The instance variable's name for this scenario's app.
     pub fn instance_var(&self) -> &str {
-        self.app.instance_var.as_deref().unwrap_or("NODE_APP_INSTANCE")
+        self.app
+            .instance_var
+            .as_deref()
+            .unwrap_or("NODE_APP_INSTANCE")
     }
 }

@@ -25,11 +25,16 @@ pub struct CmdOutput {
 impl CmdOutput {
     /// The line saying the target does not know an option or argument, if any.
     pub fn unsupported_line(&self) -> Option<String> {
-        self.stderr.lines().chain(self.stdout.lines()).find_map(|l| {
-            let low = l.to_ascii_lowercase();
-            (low.contains("unknown option") || low.contains("unexpected argument") || low.contains("unrecognized option"))
+        self.stderr
+            .lines()
+            .chain(self.stdout.lines())
+            .find_map(|l| {
+                let low = l.to_ascii_lowercase();
+                (low.contains("unknown option")
+                    || low.contains("unexpected argument")
+                    || low.contains("unrecognized option"))
                 .then(|| l.trim().to_string())
-        })
+            })
     }
 }
 
@@ -85,11 +90,20 @@ pub async fn run_command(
     // a daemon forked by the command may hold the pipes open: give readers a moment, then stop
     for h in [h1, h2].into_iter().flatten() {
         let abort = h.abort_handle();
-        if tokio::time::timeout(Duration::from_millis(300), h).await.is_err() {
+        if tokio::time::timeout(Duration::from_millis(300), h)
+            .await
+            .is_err()
+        {
             abort.abort();
         }
     }
     let stdout = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
     let stderr = String::from_utf8_lossy(&err.lock().unwrap()).into_owned();
-    Ok(CmdOutput { code, stdout, stderr, timed_out, elapsed: start.elapsed() })
+    Ok(CmdOutput {
+        code,
+        stdout,
+        stderr,
+        timed_out,
+        elapsed: start.elapsed(),
+    })
 }

@@ -47,11 +47,24 @@ pub fn parse_jlist(text: &str, instance_var: &str) -> Option<Vec<Proc>> {
 fn to_proc(p: &Value, instance_var: &str) -> Proc {
     let env = p.get("pm2_env").cloned().unwrap_or(Value::Null);
     Proc {
-        name: p.get("name").and_then(Value::as_str).or_else(|| env.get("name").and_then(Value::as_str)).unwrap_or("").to_string(),
+        name: p
+            .get("name")
+            .and_then(Value::as_str)
+            .or_else(|| env.get("name").and_then(Value::as_str))
+            .unwrap_or("")
+            .to_string(),
         pm_id: p.get("pm_id").and_then(Value::as_i64),
         pid: p.get("pid").and_then(Value::as_u64).unwrap_or(0) as u32,
-        status: env.get("status").and_then(Value::as_str).unwrap_or("").to_string(),
-        exec_mode: env.get("exec_mode").and_then(Value::as_str).unwrap_or("").to_string(),
+        status: env
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        exec_mode: env
+            .get("exec_mode")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
         instance: env.get(instance_var).and_then(as_text),
         restart_time: env.get("restart_time").and_then(Value::as_i64).unwrap_or(0),
         env,

@@ -92,9 +92,16 @@ pub async fn resolve(spec: Option<&str>) -> Result<Target, TargetError> {
     }
     let command = std::fs::canonicalize(&command).unwrap_or(command);
     let version = probe_version(&command).await;
-    let base = command.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let base = command
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let label = make_label(&base, &version);
-    Ok(Target { label, command, version })
+    Ok(Target {
+        label,
+        command,
+        version,
+    })
 }
 
 /// `refpm` stays `refpm`; anything else is `<basename>-<version>` when a version is known.
@@ -102,9 +109,19 @@ pub fn make_label(base: &str, version: &str) -> String {
     let v = version.trim().trim_start_matches('v');
     let clean: String = v
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    if base == "refpm" || clean.is_empty() { base.to_string() } else { format!("{base}-{clean}") }
+    if base == "refpm" || clean.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}-{clean}")
+    }
 }
 
 fn which(name: &str) -> Option<PathBuf> {
@@ -117,8 +134,12 @@ fn which(name: &str) -> Option<PathBuf> {
 
 /// Runs `<target> --version` in a throwaway home (PM2 spawns a daemon even for that), then kills it.
 async fn probe_version(command: &Path) -> String {
-    let Ok(sb) = Sandbox::new() else { return String::new() };
-    let out = sb.run(command, &["--version"], Duration::from_secs(20)).await;
+    let Ok(sb) = Sandbox::new() else {
+        return String::new();
+    };
+    let out = sb
+        .run(command, &["--version"], Duration::from_secs(20))
+        .await;
     let _ = sb.cleanup(command, &[]).await;
     match out {
         Ok(o) if o.code == Some(0) => o

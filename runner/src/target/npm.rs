@@ -8,7 +8,9 @@ fn cache_root() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
         return PathBuf::from(x).join("conform/npm");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     home.join(".cache/conform/npm")
 }
 
@@ -34,19 +36,41 @@ pub async fn install(spec: &str) -> Result<PathBuf, TargetError> {
         .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
         .collect();
     let npm = std::env::var_os("PATH")
-        .and_then(|p| std::env::split_paths(&p).map(|d| d.join("npm")).find(|p| p.is_file()))
-        .ok_or_else(|| TargetError::Npm { spec: spec.into(), detail: "npm not found on PATH".into() })?;
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("npm"))
+                .find(|p| p.is_file())
+        })
+        .ok_or_else(|| TargetError::Npm {
+            spec: spec.into(),
+            detail: "npm not found on PATH".into(),
+        })?;
     let out = super::run_command(
         &npm,
-        &["install", "--no-audit", "--no-fund", "--silent", &format!("{pkg}@{ver}")],
+        &[
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--silent",
+            &format!("{pkg}@{ver}"),
+        ],
         &dir,
         &env,
         Duration::from_secs(600),
     )
     .await?;
     if out.code != Some(0) || !bin.is_file() {
-        let detail = out.stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no binary installed").to_string();
-        return Err(TargetError::Npm { spec: spec.into(), detail });
+        let detail = out
+            .stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no binary installed")
+            .to_string();
+        return Err(TargetError::Npm {
+            spec: spec.into(),
+            detail,
+        });
     }
     Ok(bin)
 }

@@ -18,7 +18,9 @@ pub fn alive(pid: u32) -> bool {
 pub fn with_home(home: &Path) -> Vec<u32> {
     let needle = format!("PM2_HOME={}", home.display()).into_bytes();
     let me = std::process::id();
-    let Ok(rd) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|&pid| pid != me)
         .filter(|&pid| {
@@ -35,7 +37,10 @@ pub fn kill_all(pids: &[u32]) -> Vec<u32> {
     let mut killed = Vec::new();
     for &pid in pids {
         if pid > 1 && pid != std::process::id() && alive(pid) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
             killed.push(pid);
         }
     }

@@ -17,7 +17,10 @@ impl Sandbox {
     /// Creates `/tmp/cf.XXXXXX` (short: the daemon's Unix socket path must fit in 107 bytes).
     pub fn new() -> std::io::Result<Self> {
         let dir = tempfile::Builder::new().prefix("cf.").tempdir_in("/tmp")?;
-        Ok(Sandbox { dir, vars: Vec::new() })
+        Ok(Sandbox {
+            dir,
+            vars: Vec::new(),
+        })
     }
 
     /// The home path (`PM2_HOME`).
@@ -29,7 +32,10 @@ impl Sandbox {
     pub fn env(&self) -> Vec<(String, String)> {
         let home = self.path().display().to_string();
         let mut env = vec![
-            ("PATH".to_string(), std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())),
+            (
+                "PATH".to_string(),
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+            ),
             ("HOME".to_string(), home.clone()),
             ("PM2_HOME".to_string(), home),
             ("LANG".to_string(), "C".to_string()),
@@ -39,7 +45,12 @@ impl Sandbox {
     }
 
     /// Runs the target (or any program) with the scenario's environment in its home, killed at `deadline`.
-    pub async fn run(&self, program: &Path, args: &[&str], deadline: Duration) -> std::io::Result<CmdOutput> {
+    pub async fn run(
+        &self,
+        program: &Path,
+        args: &[&str],
+        deadline: Duration,
+    ) -> std::io::Result<CmdOutput> {
         run_command(program, args, self.path(), &self.env(), deadline).await
     }
 

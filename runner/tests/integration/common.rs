@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 
 /// The workspace root (parent of `runner/`).
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf()
 }
 
 /// The `conform` binary under test.
@@ -22,13 +25,21 @@ pub fn target() -> PathBuf {
         return refpm;
     }
     let pm2 = workspace().join("node_modules/.bin/pm2");
-    assert!(pm2.exists(), "neither {} nor {} exists: run `cargo build -p refpm` or `npm ci`", refpm.display(), pm2.display());
+    assert!(
+        pm2.exists(),
+        "neither {} nor {} exists: run `cargo build -p refpm` or `npm ci`",
+        refpm.display(),
+        pm2.display()
+    );
     pm2
 }
 
 /// A temporary directory holding `files` (relative path → text).
 pub fn temp_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::Builder::new().prefix("cf-test.").tempdir().expect("tempdir");
+    let dir = tempfile::Builder::new()
+        .prefix("cf-test.")
+        .tempdir()
+        .expect("tempdir");
     for (rel, text) in files {
         let p = dir.path().join(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
@@ -83,15 +94,22 @@ pub fn results(reports: &Path) -> serde_json::Value {
         .map(|e| e.path())
         .find(|p| p.join("results.json").is_file())
         .unwrap_or_else(|| panic!("no <label>/results.json under {}", reports.display()));
-    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).expect("read")).expect("json")
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).expect("read"))
+        .expect("json")
 }
 
 /// Asserts the run left nothing: `leftover_processes` is 0 for every scenario (what clean-up had to
 /// kill), and no worker pid from any scenario is still alive.
 pub fn assert_no_leftovers(results: &serde_json::Value) {
     for r in results["results"].as_array().expect("results") {
-        let left = r["figures"]["values"]["leftover_processes"].as_f64().unwrap_or(0.0);
-        assert_eq!(left, 0.0, "{}: clean-up had to kill {left} processes", r["id"]);
+        let left = r["figures"]["values"]["leftover_processes"]
+            .as_f64()
+            .unwrap_or(0.0);
+        assert_eq!(
+            left, 0.0,
+            "{}: clean-up had to kill {left} processes",
+            r["id"]
+        );
         for w in r["figures"]["workers"].as_array().into_iter().flatten() {
             let pid = w["pid"].as_u64().expect("pid") as u32;
             assert!(!alive(pid), "{}: worker {pid} still running", r["id"]);

@@ -2,7 +2,10 @@
 //! fail fails with exit 1, a passing one exits 0, SIGINT stops everything and exits 130; no process is
 //! left after any of them.
 
-use crate::common::{assert_no_leftovers, conform_bin, one_scenario, results, target, temp_tree, wait_until, with_env, workspace};
+use crate::common::{
+    assert_no_leftovers, conform_bin, one_scenario, results, target, temp_tree, wait_until,
+    with_env, workspace,
+};
 use assert_cmd::Command;
 use std::time::Duration;
 
@@ -27,13 +30,24 @@ fn a_scenario_that_must_fail_fails_with_exit_1() {
     let body = "app = { instances = 2 }\nsteps = [\n  { do = \"start\" },\n  { do = \"wait-online\", count = 2 },\n  { do = \"wait-listening\", count = 2 },\n]\nexpect = [\n  { check = \"instance-count\", equals = 3 },\n]\n";
     let dir = temp_tree(&[("s/t.toml", &one_scenario("t", "two-is-not-three", body))]);
     let out = run(&dir.path().join("s"), &dir.path().join("r"));
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let res = results(&dir.path().join("r"));
     let r = &res["results"][0];
     assert_eq!(r["verdict"], "fail", "{r}");
     assert_eq!(r["checks"][0]["passed"], false);
-    assert!(r["reason"].as_str().unwrap().contains("instance-count"), "{r}");
-    assert_eq!(r["figures"]["values"]["instances_jlist"].as_f64(), Some(2.0));
+    assert!(
+        r["reason"].as_str().unwrap().contains("instance-count"),
+        "{r}"
+    );
+    assert_eq!(
+        r["figures"]["values"]["instances_jlist"].as_f64(),
+        Some(2.0)
+    );
     assert_no_leftovers(&res);
 }
 
@@ -42,12 +56,24 @@ fn a_passing_scenario_exits_0_and_writes_results() {
     let body = "app = { instances = 2 }\nsteps = [\n  { do = \"start\" },\n  { do = \"wait-online\", count = 2 },\n  { do = \"wait-listening\", count = 2 },\n  { do = \"load\", rate = 100, duration_ms = 1000 },\n  { do = \"load-finish\" },\n]\nexpect = [\n  { check = \"instance-count\", equals = 2 },\n  { check = \"every-instance-serves\" },\n  { check = \"failed-requests\", max = 0 },\n]\n";
     let dir = temp_tree(&[("s/t.toml", &one_scenario("t", "two", body))]);
     let out = run(&dir.path().join("s"), &dir.path().join("r"));
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let res = results(&dir.path().join("r"));
     let r = &res["results"][0];
     assert_eq!(r["verdict"], "pass", "{r}");
-    assert_eq!(r["figures"]["per_worker"].as_object().map(|m| m.len()), Some(2), "{r}");
-    assert!(r["figures"]["outcomes"]["ok"].as_u64().unwrap_or(0) >= 90, "{r}");
+    assert_eq!(
+        r["figures"]["per_worker"].as_object().map(|m| m.len()),
+        Some(2),
+        "{r}"
+    );
+    assert!(
+        r["figures"]["outcomes"]["ok"].as_u64().unwrap_or(0) >= 90,
+        "{r}"
+    );
     assert_eq!(res["summary"]["must_failures"], 0);
     assert_no_leftovers(&res);
 }
@@ -75,8 +101,14 @@ fn sigint_stops_everything_and_exits_130() {
         .spawn()
         .expect("spawn conform");
     let started = wait_until(Duration::from_secs(30), || with_env(&tag).len() >= 2);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).expect("signal");
-    let done = wait_until(Duration::from_secs(40), || matches!(child.try_wait(), Ok(Some(_))));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("signal");
+    let done = wait_until(Duration::from_secs(40), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
     if !done {
         let _ = child.kill();
     }
@@ -84,7 +116,11 @@ fn sigint_stops_everything_and_exits_130() {
     assert!(started, "the app never started");
     assert!(done, "conform did not exit after SIGINT");
     assert_eq!(status.code(), Some(130));
-    assert!(wait_until(Duration::from_secs(5), || with_env(&tag).is_empty()), "left running: {:?}", with_env(&tag));
+    assert!(
+        wait_until(Duration::from_secs(5), || with_env(&tag).is_empty()),
+        "left running: {:?}",
+        with_env(&tag)
+    );
     let res = results(&dir.path().join("r"));
     assert_eq!(res["results"][0]["verdict"], "error");
     assert_eq!(res["results"][0]["reason"], "interrupted");

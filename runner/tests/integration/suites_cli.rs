@@ -19,9 +19,17 @@ const GOOD_HEAD: &str = "suite = \"x\"\n\n[[scenario]]\nid = \"x/one\"\nquote = 
     "do"
 )]
 #[case::wrong_type(&format!("{GOOD_HEAD}timeout_s = \"soon\"\nsteps = []\nexpect = []\n"), 8, "timeout_s")]
-#[case::missing_quote("suite = \"x\"\n\n[[scenario]]\nid = \"x/one\"\nlevel = \"MUST\"\nfixture = \"http\"\nsteps = []\nexpect = []\n", 3, "quote")]
+#[case::missing_quote(
+    "suite = \"x\"\n\n[[scenario]]\nid = \"x/one\"\nlevel = \"MUST\"\nfixture = \"http\"\nsteps = []\nexpect = []\n",
+    3,
+    "quote"
+)]
 #[case::unknown_fixture(&format!("{}steps = []\nexpect = []\n", GOOD_HEAD.replace("\"http\"", "\"nope\"")), 7, "fixture")]
-fn bad_suite_file_exits_2_naming_file_line_and_key(#[case] text: &str, #[case] line: usize, #[case] key: &str) {
+fn bad_suite_file_exits_2_naming_file_line_and_key(
+    #[case] text: &str,
+    #[case] line: usize,
+    #[case] key: &str,
+) {
     let dir = temp_tree(&[("s/x.toml", text)]);
     let out = Command::new(conform_bin())
         .args(["list", "--suites"])
@@ -33,8 +41,14 @@ fn bad_suite_file_exits_2_naming_file_line_and_key(#[case] text: &str, #[case] l
         .expect("run conform");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert!(stderr.contains(&format!("x.toml:{line}:")), "no x.toml:{line}: in {stderr}");
-    assert!(stderr.contains(&format!("key `{key}`")), "no key `{key}` in {stderr}");
+    assert!(
+        stderr.contains(&format!("x.toml:{line}:")),
+        "no x.toml:{line}: in {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("key `{key}`")),
+        "no key `{key}` in {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -47,7 +61,12 @@ fn list_prints_every_suite_and_scenario() {
         .timeout(std::time::Duration::from_secs(20))
         .output()
         .expect("run conform");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let mut files = 0;
     for f in std::fs::read_dir(&suites).expect("suites dir") {
@@ -59,16 +78,31 @@ fn list_prints_every_suite_and_scenario() {
         let text = std::fs::read_to_string(&p).expect("read");
         let v: toml::Value = toml::from_str(&text).expect("valid toml");
         let name = v["suite"].as_str().expect("suite name");
-        assert!(stdout.lines().any(|l| l.starts_with(name)), "suite {name} not listed");
+        assert!(
+            stdout.lines().any(|l| l.starts_with(name)),
+            "suite {name} not listed"
+        );
         for sc in v["scenario"].as_array().expect("scenarios") {
             let id = sc["id"].as_str().expect("id");
-            let line = stdout.lines().find(|l| l.trim_start().starts_with(&format!("{id} "))).unwrap_or_else(|| panic!("{id} not listed"));
-            assert!(line.contains(sc["level"].as_str().expect("level")), "{line}");
-            assert!(line.contains(sc["quote"].as_str().expect("quote")), "{line}");
+            let line = stdout
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{id} ")))
+                .unwrap_or_else(|| panic!("{id} not listed"));
+            assert!(
+                line.contains(sc["level"].as_str().expect("level")),
+                "{line}"
+            );
+            assert!(
+                line.contains(sc["quote"].as_str().expect("quote")),
+                "{line}"
+            );
         }
     }
     for s in ["instances", "distribution", "reload", "graceful", "env"] {
-        assert!(stdout.lines().any(|l| l.starts_with(s)), "suite {s} missing");
+        assert!(
+            stdout.lines().any(|l| l.starts_with(s)),
+            "suite {s} missing"
+        );
     }
     assert!(files >= 5);
 }

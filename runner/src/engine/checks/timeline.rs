@@ -57,7 +57,12 @@ pub fn max_deviation(counts: &[u64]) -> Option<f64> {
     if mean == 0.0 {
         return Some(1.0);
     }
-    Some(counts.iter().map(|&c| (c as f64 - mean).abs() / mean).fold(0.0, f64::max))
+    Some(
+        counts
+            .iter()
+            .map(|&c| (c as f64 - mean).abs() / mean)
+            .fold(0.0, f64::max),
+    )
 }
 
 #[cfg(test)]
