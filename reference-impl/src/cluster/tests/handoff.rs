@@ -115,3 +115,46 @@ process.on('message', (m) => { if (m === 'bye') cluster.worker.disconnect(); });
         rig.stderr()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_load_through_a_reload_loses_no_connection() {
+    let mut rig = Rig::new();
+    let app = rig.write("app.js", HTTP_APP);
+    let port = free_port();
+    let (old, mut r_old) = rig.spawn(&app, &[port.to_string()], "load", Some(LbPolicy::Rr));
+    let (_b, mut r_b) = rig.spawn(&app, &[port.to_string()], "load", Some(LbPolicy::Rr));
+    wait_msg(&mut r_old, "ready", |v| v == "ready").await;
+    wait_msg(&mut r_b, "ready", |v| v == "ready").await;
+    // 16 clients send new-connection requests until the reload is over (bounded count).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut bodies = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && bodies.len() < 2000 {
+                    bodies.push(http_get(port, "/").await);
+                }
+                bodies
+            })
+        })
+        .collect();
+    // Replace one worker while the load runs.
+    let (new, mut r_new) = rig.spawn(&app, &[port.to_string()], "load", Some(LbPolicy::Rr));
+    wait_msg(&mut r_new, "ready", |v| v == "ready").await;
+    old.disconnect().unwrap();
+    assert_eq!(wait_exit(&mut r_old).await, (Some(0), None));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut served = std::collections::HashMap::<String, usize>::new();
+    for c in clients {
+        for b in c.await.unwrap() {
+            *served
+                .entry(b.unwrap_or_else(|e| panic!("request failed: {e}")))
+                .or_default() += 1;
+        }
+    }
+    for w in [&old, &new] {
+        assert!(served.contains_key(&w.pid().to_string()), "{served:?}");
+    }
+}
