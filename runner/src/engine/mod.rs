@@ -8,6 +8,7 @@
 mod background;
 pub mod checks;
 mod ctx;
+mod faults;
 mod http;
 pub mod record;
 mod scenario;

@@ -388,6 +388,9 @@ impl Ctx {
                     ));
                 }
             }
+            Step::WaitStatus { .. } | Step::KillDaemon { .. } | Step::OccupyPort {} | Step::CaptureLogs { .. } => {
+                self.exec_fault(step).await?;
+            }
             Step::SampleStop {} => {
                 if let Some(h) = self.sampler.take() {
                     h.abort();

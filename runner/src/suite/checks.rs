@@ -213,6 +213,30 @@ pub enum Check {
         #[serde(default = "main_load")]
         name: String,
     },
+    /// The app's `restart_time` summed over its processes at the end is within `min`..=`max` (faults suite).
+    Restarts {
+        /// Lower bound.
+        min: Option<i64>,
+        /// Upper bound.
+        max: Option<i64>,
+    },
+    /// Process starts in the record: at most `max_per_s` in any 1 s window, at most `max_total` in all,
+    /// and none later than 1 s after the step named `quiet_after` ended (a crash loop that stops).
+    StartRate {
+        /// Starts allowed in any 1 s window.
+        max_per_s: u32,
+        /// Starts allowed in all.
+        max_total: Option<u32>,
+        /// Step kind after which no process may start.
+        quiet_after: Option<String>,
+    },
+    /// No app process outlived the daemon `kill-daemon` killed (after its settle time).
+    NoOrphans {},
+    /// The logs `capture-logs` captured contain `text` (case-insensitive).
+    LogsContain {
+        /// The fragment.
+        text: String,
+    },
 }
 
 fn ready() -> String {
@@ -249,6 +273,10 @@ impl Check {
             Check::OnlineAfterReady { .. } => "online-after-ready",
             Check::PerInstanceState { .. } => "per-instance-state",
             Check::ReplacedAfterReady { .. } => "replaced-after-ready",
+            Check::Restarts { .. } => "restarts",
+            Check::StartRate { .. } => "start-rate",
+            Check::NoOrphans {} => "no-orphans",
+            Check::LogsContain { .. } => "logs-contain",
         }
     }
 }

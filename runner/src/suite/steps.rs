@@ -263,6 +263,33 @@ pub enum Step {
     },
     /// Stops the `jlist` sampler.
     SampleStop {},
+    /// Polls `jlist` until every process of the app has `status` (faults suite).
+    WaitStatus {
+        /// Status name (`errored`).
+        status: String,
+        /// Deadline, ms.
+        #[serde(default = "t15000")]
+        timeout_ms: u64,
+    },
+    /// SIGKILLs the target's daemon (the parent of the app's live processes), then waits up to
+    /// `settle_ms` and records which app processes outlived it (faults suite).
+    KillDaemon {
+        /// How long the app's processes get to die with it, ms.
+        #[serde(default = "t3000")]
+        settle_ms: u64,
+    },
+    /// Holds the app's port (0.0.0.0, TCP) until the scenario ends: the app cannot listen (faults suite).
+    OccupyPort {},
+    /// Captures `<target> logs <app> --nostream --lines N` for `logs-contain` (faults suite).
+    CaptureLogs {
+        /// Lines per log file.
+        #[serde(default = "fifty")]
+        lines: u32,
+    },
+}
+
+fn fifty() -> u32 {
+    50
 }
 
 impl Step {
@@ -291,6 +318,10 @@ impl Step {
             Step::Snapshot { .. } => "snapshot",
             Step::Sample { .. } => "sample",
             Step::SampleStop {} => "sample-stop",
+            Step::WaitStatus { .. } => "wait-status",
+            Step::KillDaemon { .. } => "kill-daemon",
+            Step::OccupyPort {} => "occupy-port",
+            Step::CaptureLogs { .. } => "capture-logs",
         }
     }
 }

@@ -392,6 +392,9 @@ impl Ctx {
                     if old.is_empty() { "no worker was stopped".into() } else if notes.is_empty() { format!("{} replacements, all in order", old.len()) } else { notes.join("; ") },
                 )
             }
+            Check::Restarts { .. } | Check::StartRate { .. } | Check::NoOrphans {} | Check::LogsContain { .. } => {
+                self.evaluate_fault(check)
+            }
             Check::PerInstanceState { name: rq } => {
                 let answers = self.answers.get(rq).cloned().unwrap_or_default();
                 let mut max_by_pid: BTreeMap<String, u64> = BTreeMap::new();
