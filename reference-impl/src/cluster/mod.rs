@@ -6,7 +6,19 @@
 //! reloads) and either hands the listening socket to the workers (`shared`) or accepts connections itself
 //! and passes them round robin (`rr`, Node's default).
 //!
-//! API changes: none.
+//! Round robin hands each accepted connection to the next *free* routable worker (one unanswered
+//! `newconn` per worker, as Node's primary): 40 sequential connections over 2 workers split 20/20, and a
+//! busy worker never holds connections another could take. A connection a worker refuses, or that was in
+//! flight to a worker whose channel died, goes to another worker; with no routable worker it waits (and
+//! the kernel backlog holds the rest) until one joins or the group is released. UDP servers get one
+//! `SO_REUSEPORT` socket per worker, so the kernel spreads distinct clients over all workers. All cluster
+//! I/O runs on one dedicated balancer thread.
+//!
+//! API changes: none to the agreed signatures. Additions: [`Balancer::open_keys`] (number of open keys,
+//! for tests and status), the `protocol` and `sockets` modules. Behaviour notes: `Worker::signal` returns
+//! `ESRCH` once the process was reaped (pid reuse guard); `Worker::disconnect` on a non-cluster process
+//! with a channel closes the channel (Node's `subprocess.disconnect()`), without a channel it is an error;
+//! a `queryServer` from a released group un-releases it (app started again).
 
 use std::ffi::OsString;
 use std::fs::File;
