@@ -107,3 +107,21 @@ pub async fn run_command(
         elapsed: start.elapsed(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CmdOutput;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("error: unknown option `--wait-ready'", true)]
+    #[case("error: unexpected argument '--frob' found", true)]
+    #[case("[PM2][ERROR] Script not found: /x.js", false)]
+    fn unsupported_lines(#[case] stderr: &str, #[case] found: bool) {
+        let o = CmdOutput {
+            stderr: stderr.to_string(),
+            ..CmdOutput::default()
+        };
+        assert_eq!(o.unsupported_line().is_some(), found);
+    }
+}

@@ -125,3 +125,52 @@ fn sigint_stops_everything_and_exits_130() {
     assert_eq!(res["results"][0]["verdict"], "error");
     assert_eq!(res["results"][0]["reason"], "interrupted");
 }
+
+#[test]
+fn an_option_the_target_rejects_gives_unsupported() {
+    // a stand-in manager that knows no option at all, like commander's "unknown option"
+    let fake = "#!/bin/sh\ncase \"$1\" in\n  start) echo \"error: unknown option \\`--frob'\" >&2; exit 1;;\n  jlist) printf '[]';;\n  --version) echo 0.0.1;;\n  *) exit 0;;\nesac\n";
+    let body = "steps = [\n  { do = \"start\", args = [\"--frob\"] },\n  { do = \"wait-online\", count = 1 },\n]\nexpect = [\n  { check = \"instance-count\", equals = 1 },\n]\n";
+    let dir = temp_tree(&[
+        ("fakepm", fake),
+        ("s/t.toml", &one_scenario("t", "frob", body)),
+    ]);
+    let exe = dir.path().join("fakepm");
+    std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let out = Command::new(conform_bin())
+        .arg("run")
+        .arg("--target")
+        .arg(&exe)
+        .arg("--suites")
+        .arg(dir.path().join("s"))
+        .arg("--fixtures")
+        .arg(workspace().join("fixtures"))
+        .arg("--report-dir")
+        .arg(dir.path().join("r"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("run conform");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "unsupported is not a MUST failure: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path().join("r/fakepm-0.0.1/results.json").is_file(),
+        "label from basename and --version"
+    );
+    let res = results(&dir.path().join("r"));
+    assert_eq!(
+        res["results"][0]["verdict"], "unsupported",
+        "{}",
+        res["results"][0]
+    );
+    assert!(
+        res["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unknown option")
+    );
+}
