@@ -43,7 +43,9 @@ fn not_connected() -> io::Error {
 
 impl Worker {
     /// Spawns the process in its own process group (`setpgid(0, 0)`), stdin `/dev/null`, with Node's IPC
-    /// channel on fd 3 when `spec.ipc`. Must be called inside a tokio runtime. The receiver gets every
+    /// channel on fd 3 when `spec.ipc`. Must be called inside a tokio runtime, from a thread that lives
+    /// as long as the process should (a runtime worker thread, not `spawn_blocking`): the child gets
+    /// `PR_SET_PDEATHSIG = SIGKILL`, which Linux ties to the forking thread. The receiver gets every
     /// event; [`WorkerEvent::Exited`] is the last, sent exactly once.
     pub fn spawn(
         spec: WorkerSpec,
