@@ -65,8 +65,11 @@ pub struct TargetRequest {
     pub target: Target,
     /// Concurrency over ids (`--parallel`); `None` = PM2's default (1 for ≤ 2 ids, else 2; 1 for reload).
     pub parallel: Option<usize>,
-    /// The caller's environment (used when an app is (re)started from a config file).
+    /// The caller's environment (used when an app is (re)started from a config file, or with `update_env`).
     pub caller_env: BTreeMap<String, String>,
+    /// `-a/--update-env`: restart/reload with the caller's environment instead of the one saved at start.
+    #[serde(default)]
+    pub update_env: bool,
 }
 
 /// Arguments of start.

@@ -131,7 +131,7 @@ pub struct StartArgs {
     /// Working directory of the app.
     #[arg(long = "cwd")]
     pub cwd: Option<String>,
-    /// Accepted for PM2 compatibility: refpm never merges the CLI env on restart.
+    /// When restarting an existing app by name: use this shell's environment.
     #[arg(short = 'a', long = "update-env")]
     pub update_env: bool,
 }
@@ -154,7 +154,7 @@ pub struct OpArgs {
     /// Reload: bypass the lock (accepted; refpm serialises per id).
     #[arg(short = 'f', long = "force")]
     pub force: bool,
-    /// Accepted for PM2 compatibility.
+    /// restart/reload: use this shell's environment instead of the one saved at start.
     #[arg(short = 'a', long = "update-env")]
     pub update_env: bool,
 }

@@ -240,6 +240,7 @@ fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Op) -> Result<i32, String> {
             target,
             parallel,
             caller_env: caller_env(),
+            update_env: a.update_env,
         });
     }
     let mut code = 0;

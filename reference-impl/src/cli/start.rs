@@ -151,6 +151,7 @@ pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, String> {
                 target: Target::Name(name),
                 parallel: None,
                 caller_env: env.clone(),
+                update_env: a.update_env,
             }),
         };
         let r = call(ui, home, cmd, true)?;

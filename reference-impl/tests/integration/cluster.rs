@@ -250,3 +250,27 @@ fn wait_ready_launching_is_visible() {
     let l = h.jlist();
     assert_eq!(status(&l[0]), "online");
 }
+
+#[test]
+fn node_shebang_script_without_extension_runs_in_cluster_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    let port = free_port();
+    let app = h.path().join("webapp");
+    let code = std::fs::read_to_string(fixture("http.js")).unwrap();
+    std::fs::write(&app, format!("#!/usr/bin/env node\n{code}")).unwrap();
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (rc, out, err) = h.run_env(
+        &["start", app.to_str().unwrap(), "-i", "2"],
+        &[("PORT", &port.to_string())],
+    );
+    assert_eq!(rc, 0, "{out}{err}");
+    let l = h.wait_list(20, "online", |l| {
+        l.len() == 2 && l.iter().all(|p| status(p) == "online")
+    });
+    assert!(
+        l.iter()
+            .all(|p| p["pm2_env"]["exec_mode"] == "cluster_mode" && p["name"] == "webapp")
+    );
+    http_pid(port).expect("the shebang app serves");
+}

@@ -286,12 +286,19 @@ fn fork_apps_do_not_outlive_a_sigkilled_daemon() {
     let l = h.jlist();
     let pid = l[0]["pid"].as_i64().unwrap() as i32;
     let daemon = h.daemon_pid().unwrap();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(daemon), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     poll(5, || (!alive(daemon)).then_some(())).unwrap();
     // Next command: a new daemon with an empty table, and the app gone (it died with its parent, or
     // the new daemon killed it from its pid file).
     assert!(h.jlist().is_empty());
-    assert!(poll(5, || (!alive(pid)).then_some(())).is_some(), "orphan {pid} still alive");
+    assert!(
+        poll(5, || (!alive(pid)).then_some(())).is_some(),
+        "orphan {pid} still alive"
+    );
 }
 
 #[test]
@@ -300,21 +307,35 @@ fn a_new_daemon_kills_processes_listed_in_stale_pid_files() {
     let h = Home::new();
     std::fs::create_dir_all(h.path().join("pids")).unwrap();
     // An "orphan" in its own process group, as refpm spawns them.
-    let mut child = std::process::Command::new("sleep").arg("300").process_group(0).spawn().unwrap();
+    let mut child = std::process::Command::new("sleep")
+        .arg("300")
+        .process_group(0)
+        .spawn()
+        .unwrap();
     let pid = child.id() as i32;
     h.saw(pid);
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let start = stat[stat.rfind(')').unwrap() + 2..].split_whitespace().nth(19).unwrap().to_string();
+    let start = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .to_string();
     std::fs::write(h.path().join("pids/app-0.pid"), pid.to_string()).unwrap();
     std::fs::write(h.path().join("pids/app-0.start"), &start).unwrap();
     // A pid file whose start time does not match is left alone (pid reuse).
-    let mut other = std::process::Command::new("sleep").arg("300").spawn().unwrap();
+    let mut other = std::process::Command::new("sleep")
+        .arg("300")
+        .spawn()
+        .unwrap();
     std::fs::write(h.path().join("pids/b-1.pid"), other.id().to_string()).unwrap();
     std::fs::write(h.path().join("pids/b-1.start"), "1").unwrap();
     h.ok(&["ping"]);
     let reaped = poll(5, || child.try_wait().ok().flatten());
     assert!(reaped.is_some(), "the listed orphan {pid} was not killed");
-    assert!(other.try_wait().unwrap().is_none(), "a process with another start time was killed");
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "a process with another start time was killed"
+    );
     let _ = other.kill();
     let _ = other.wait();
     assert!(!h.path().join("pids/app-0.pid").exists());
@@ -380,4 +401,26 @@ fn state_file_is_written() {
         (v.as_array()?.len() == 1).then_some(v)
     });
     assert!(v.is_some(), "state.json not written");
+}
+
+#[test]
+fn update_env_replaces_the_saved_caller_env() {
+    let h = Home::new();
+    let script = fixture("idle.js");
+    let (code, _, err) = h.run_env(
+        &["start", script.to_str().unwrap(), "--name", "ue"],
+        &[("FOO", "one")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(env_of(&h.jlist()[0])["FOO"], "one");
+    let (code, _, err) = h.run_env(&["restart", "ue"], &[("FOO", "two")]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        env_of(&h.jlist()[0])["FOO"],
+        "one",
+        "restart without -a changed the env"
+    );
+    let (code, _, err) = h.run_env(&["restart", "ue", "--update-env"], &[("FOO", "two")]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(env_of(&h.jlist()[0])["FOO"], "two");
 }

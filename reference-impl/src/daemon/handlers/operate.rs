@@ -44,6 +44,14 @@ pub async fn operate(d: &Arc<Daemon>, action: Action, req: TargetRequest) -> Res
             if ids.is_empty() {
                 return not_found(&target);
             }
+            if req.update_env && matches!(action, Action::Restart | Action::Reload) {
+                let mut t = d.table.lock().unwrap();
+                for id in &ids {
+                    if let Some(p) = t.procs.get_mut(id) {
+                        p.caller_env = req.caller_env.clone();
+                    }
+                }
+            }
             run_ids(d, action, &target, ids, req.parallel, &mut r).await;
         }
         Target::Apps(apps) => {

@@ -35,6 +35,7 @@ pub async fn start(d: &Arc<Daemon>, req: StartRequest) -> Response {
                     target: Target::Apps(vec![app]),
                     parallel: None,
                     caller_env: req.caller_env.clone(),
+                    update_env: false,
                 },
             )
             .await;
@@ -62,6 +63,7 @@ pub async fn start(d: &Arc<Daemon>, req: StartRequest) -> Response {
                     target: Target::Name(app.name.clone()),
                     parallel: None,
                     caller_env: req.caller_env.clone(),
+                    update_env: false,
                 },
             )
             .await;
