@@ -20,13 +20,18 @@ use super::sockets;
 const QUEUE_MAX: usize = 256;
 /// Connections accepted per wake-up before dispatching them.
 const ACCEPT_BATCH: usize = 64;
-/// A connection rejected this many times (worker always refusing it) is closed.
-const MAX_TRIES: u8 = 32;
+/// After this many refusals in a row a connection is retried only after [`RETRY_BACKOFF`] (a worker at
+/// its `maxConnections` would otherwise bounce it back and forth at IPC speed). It is never dropped.
+const RETRIES_BEFORE_BACKOFF: u32 = 4;
+/// Pause before retrying a connection every worker keeps refusing.
+const RETRY_BACKOFF: Duration = Duration::from_millis(20);
 
 struct State {
     workers: Vec<Arc<Link>>,
     next: usize,
     queue: VecDeque<Conn>,
+    /// Connections waiting out [`RETRY_BACKOFF`] (count towards the accept limit).
+    parked: usize,
     closed: bool,
 }
 
@@ -46,6 +51,7 @@ impl Dispatcher {
                 workers: Vec::new(),
                 next: 0,
                 queue: VecDeque::new(),
+                parked: 0,
                 closed: false,
             }),
             wake: Notify::new(),
@@ -84,17 +90,14 @@ impl Dispatcher {
         }
     }
 
-    fn place(
-        self: &Arc<Self>,
-        st: &mut State,
-        mut conn: Conn,
-        exclude: Option<u64>,
-    ) -> Option<Conn> {
+    /// Gives `conn` to the next free worker in round-robin order, the one it should avoid only when it
+    /// is the sole worker. Returns it when no worker can take it now.
+    fn place(self: &Arc<Self>, st: &mut State, mut conn: Conn) -> Option<Conn> {
         let n = st.workers.len();
         for i in 0..n {
             let idx = (st.next + i) % n;
             let w = &st.workers[idx];
-            if n > 1 && exclude == Some(w.id) {
+            if n > 1 && conn.avoid == Some(w.id) {
                 continue;
             }
             match w.try_newconn(self, conn) {
@@ -112,21 +115,34 @@ impl Dispatcher {
         Some(conn)
     }
 
-    /// Hands one connection to a worker (not `exclude` when another exists), or queues it.
-    pub fn submit(self: &Arc<Self>, conn: Conn, exclude: Option<u64>) {
-        if conn.tries >= MAX_TRIES {
-            tracing::warn!("connection rejected {MAX_TRIES} times by the workers: closed");
-            return;
-        }
+    /// Hands one connection to a worker, or queues it (connections are never dropped while the key is
+    /// open; one refused again and again is retried after a pause).
+    pub fn submit(self: &Arc<Self>, conn: Conn) {
         let mut st = self.state.lock().unwrap();
         if st.closed {
             return;
+        }
+        if conn.tries >= RETRIES_BEFORE_BACKOFF {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                st.parked += 1;
+                drop(st);
+                let me = self.clone();
+                rt.spawn(async move {
+                    tokio::time::sleep(RETRY_BACKOFF).await;
+                    let mut conn = conn;
+                    conn.tries = 0;
+                    me.state.lock().unwrap().parked -= 1;
+                    me.submit(conn);
+                    me.wake.notify_one();
+                });
+                return;
+            }
         }
         if !st.queue.is_empty() {
             st.queue.push_back(conn);
             return;
         }
-        if let Some(conn) = self.place(&mut st, conn, exclude) {
+        if let Some(conn) = self.place(&mut st, conn) {
             st.queue.push_back(conn);
         }
     }
@@ -137,31 +153,40 @@ impl Dispatcher {
             let conn = Conn {
                 fd: Arc::new(fd),
                 tries: 0,
+                avoid: None,
             };
             if st.closed {
                 continue;
             }
             if !st.queue.is_empty() {
                 st.queue.push_back(conn);
-            } else if let Some(conn) = self.place(&mut st, conn, None) {
+            } else if let Some(conn) = self.place(&mut st, conn) {
                 st.queue.push_back(conn);
             }
         }
     }
 
-    /// Sends queued connections to workers that have room again.
+    /// Sends queued connections to workers that have room again, in order; a connection that may only
+    /// go to a worker it should avoid waits without blocking the ones behind it.
     pub fn pump(self: &Arc<Self>) {
         let mut st = self.state.lock().unwrap();
         if st.queue.is_empty() {
             return;
         }
+        let mut waiting = VecDeque::new();
         while let Some(conn) = st.queue.pop_front() {
-            if let Some(conn) = self.place(&mut st, conn, None) {
-                st.queue.push_front(conn);
-                break;
+            let avoids = conn.avoid.is_some();
+            if let Some(conn) = self.place(&mut st, conn) {
+                waiting.push_back(conn);
+                if !avoids {
+                    // No worker has room at all: the rest keeps its place.
+                    break;
+                }
             }
         }
-        if st.queue.len() < QUEUE_MAX {
+        waiting.append(&mut st.queue);
+        st.queue = waiting;
+        if st.queue.len() + st.parked < QUEUE_MAX {
             self.wake.notify_one();
         }
     }
@@ -181,7 +206,7 @@ impl Dispatcher {
         if st.closed {
             return None;
         }
-        Some(!st.workers.is_empty() && st.queue.len() < QUEUE_MAX)
+        Some(!st.workers.is_empty() && st.queue.len() + st.parked < QUEUE_MAX)
     }
 }
 

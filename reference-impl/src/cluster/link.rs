@@ -22,8 +22,10 @@ pub const MAX_OUTSTANDING: usize = 1;
 pub struct Conn {
     /// The daemon's copy of the connection (closed once a worker accepted it).
     pub fd: Arc<OwnedFd>,
-    /// Workers it was handed to so far.
-    pub tries: u8,
+    /// Times a worker refused it.
+    pub tries: u32,
+    /// The worker that last refused it (or died holding it): tried last.
+    pub avoid: Option<u64>,
 }
 
 struct Pending {
@@ -116,7 +118,8 @@ impl Link {
         } else {
             let mut conn = p.conn;
             conn.tries = conn.tries.saturating_add(1);
-            p.disp.submit(conn, Some(self.id));
+            conn.avoid = Some(self.id);
+            p.disp.submit(conn);
         }
         p.disp.pump();
     }
@@ -134,7 +137,9 @@ impl Link {
             .collect();
         for p in drained {
             p.disp.remove(self.id);
-            p.disp.submit(p.conn, Some(self.id));
+            let mut conn = p.conn;
+            conn.avoid = Some(self.id);
+            p.disp.submit(conn);
         }
     }
 }

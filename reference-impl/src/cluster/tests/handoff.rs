@@ -158,3 +158,22 @@ async fn concurrent_load_through_a_reload_loses_no_connection() {
         assert!(served.contains_key(&w.pid().to_string()), "{served:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sole_full_worker_gets_the_connection_once_it_has_room() {
+    let mut rig = Rig::new();
+    let refusing = rig.write("refuse.js", REFUSING_APP);
+    let port = free_port();
+    let (_r, mut rr) = rig.spawn(&refusing, &[port.to_string()], "full", Some(LbPolicy::Rr));
+    wait_msg(&mut rr, "ready", |v| v == "ready").await;
+    let held = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    wait_msg(&mut rr, "held connection", |v| v == "connection").await;
+    // Refused while the worker is full: the connection must wait, not be dropped.
+    let get = tokio::spawn(http_get(port, "/"));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!get.is_finished());
+    drop(held);
+    assert_eq!(get.await.unwrap().unwrap(), "refuser");
+}
