@@ -5,6 +5,7 @@
 //! the snapshots and the load results, and the sandbox is cleaned by pid. `--jobs N` runs up to N
 //! scenarios at once, except `exclusive` (timing-sensitive) ones, which run alone.
 
+mod app;
 mod background;
 pub mod checks;
 mod ctx;
@@ -13,6 +14,7 @@ mod http;
 pub mod record;
 mod scenario;
 mod steps;
+mod stop_requests;
 
 pub use scenario::verdict_of;
 
@@ -74,13 +76,20 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// A configuration with the machine's CPU count and a private directory for per-run certificates.
-    pub fn new(fixtures_dir: PathBuf, jobs: usize, repeat: u32, time_scale: f64) -> std::io::Result<Self> {
+    pub fn new(
+        fixtures_dir: PathBuf,
+        jobs: usize,
+        repeat: u32,
+        time_scale: f64,
+    ) -> std::io::Result<Self> {
         Ok(RunConfig {
             fixtures_dir,
             jobs: jobs.max(1),
             repeat: repeat.max(1),
             time_scale: if time_scale > 0.0 { time_scale } else { 1.0 },
-            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             cancel: Cancel::default(),
             tls_dir: tempfile::Builder::new().prefix("cf-tls.").tempdir()?,
             tls: OnceCell::new(),
@@ -94,7 +103,18 @@ impl RunConfig {
                 let cert = self.tls_dir.path().join("cert.pem");
                 let key = self.tls_dir.path().join("key.pem");
                 let out = tokio::process::Command::new("openssl")
-                    .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1", "-keyout"])
+                    .args([
+                        "req",
+                        "-x509",
+                        "-newkey",
+                        "rsa:2048",
+                        "-nodes",
+                        "-subj",
+                        "/CN=localhost",
+                        "-days",
+                        "1",
+                        "-keyout",
+                    ])
                     .arg(&key)
                     .arg("-out")
                     .arg(&cert)
@@ -103,7 +123,10 @@ impl RunConfig {
                     .await
                     .map_err(|e| format!("cannot run openssl: {e}"))?;
                 if !out.status.success() {
-                    return Err(format!("openssl failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+                    return Err(format!(
+                        "openssl failed: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ));
                 }
                 Ok((cert, key))
             })
@@ -114,7 +137,11 @@ impl RunConfig {
 
 /// Facts about this machine for the report.
 pub fn machine_info() -> MachineInfo {
-    let read = |p: &str| std::fs::read_to_string(p).map(|s| s.trim().to_string()).unwrap_or_default();
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
     let node = std::process::Command::new("node")
         .arg("--version")
         .output()
@@ -122,8 +149,14 @@ pub fn machine_info() -> MachineInfo {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     MachineInfo {
-        os: format!("{} {}", read("/proc/sys/kernel/ostype"), read("/proc/sys/kernel/osrelease")),
-        cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        os: format!(
+            "{} {}",
+            read("/proc/sys/kernel/ostype"),
+            read("/proc/sys/kernel/osrelease")
+        ),
+        cpus: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         node_version: node,
         hostname: read("/proc/sys/kernel/hostname"),
     }
@@ -131,7 +164,10 @@ pub fn machine_info() -> MachineInfo {
 
 /// RFC 3339 UTC text for a system time.
 pub fn rfc3339(t: std::time::SystemTime) -> String {
-    let secs = t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // civil-from-days (Howard Hinnant's algorithm)
     let z = days + 719_468;
@@ -143,7 +179,12 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 async fn run_repeated(sc: &Scenario, target: &Target, cfg: &RunConfig) -> ScenarioResult {
@@ -160,7 +201,14 @@ async fn run_repeated(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Scenar
     let mut r = last.expect("repeat >= 1");
     if cfg.repeat > 1 {
         if verdicts.iter().any(|v| *v != verdicts[0]) {
-            r.reason = format!("verdicts varied: {}", verdicts.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "));
+            r.reason = format!(
+                "verdicts varied: {}",
+                verdicts
+                    .iter()
+                    .map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             r.verdict = Verdict::Flaky;
         }
         r.repeats = verdicts;
@@ -170,10 +218,18 @@ async fn run_repeated(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Scenar
 
 /// Runs `scenarios` against one target, sending events to `events`; returns the (possibly partial,
 /// when cancelled) report.
-pub async fn run_target(target: &Target, scenarios: &[Scenario], cfg: Arc<RunConfig>, events: &Sender<RunEvent>) -> RunReport {
+pub async fn run_target(
+    target: &Target,
+    scenarios: &[Scenario],
+    cfg: Arc<RunConfig>,
+    events: &Sender<RunEvent>,
+) -> RunReport {
     let started_at = rfc3339(std::time::SystemTime::now());
     let t0 = Instant::now();
-    let _ = events.send(RunEvent::RunStarted { target: target.info(), scenarios: scenarios.len() });
+    let _ = events.send(RunEvent::RunStarted {
+        target: target.info(),
+        scenarios: scenarios.len(),
+    });
     let jobs = cfg.jobs as u32;
     let sem = Arc::new(Semaphore::new(jobs as usize));
     let mut handles = Vec::new();
@@ -189,10 +245,16 @@ pub async fn run_target(target: &Target, scenarios: &[Scenario], cfg: Arc<RunCon
         let Some(permit) = permit else { break };
         let (sc, target, cfg, events) = (sc.clone(), target.clone(), cfg.clone(), events.clone());
         handles.push(tokio::spawn(async move {
-            let _ = events.send(RunEvent::ScenarioStarted { target: target.label.clone(), id: sc.id.clone() });
+            let _ = events.send(RunEvent::ScenarioStarted {
+                target: target.label.clone(),
+                id: sc.id.clone(),
+            });
             let r = run_repeated(&sc, &target, &cfg).await;
             drop(permit);
-            let _ = events.send(RunEvent::ScenarioFinished { target: target.label.clone(), result: Box::new(r.clone()) });
+            let _ = events.send(RunEvent::ScenarioFinished {
+                target: target.label.clone(),
+                result: Box::new(r.clone()),
+            });
             (i, r)
         }));
     }
@@ -214,7 +276,9 @@ pub async fn run_target(target: &Target, scenarios: &[Scenario], cfg: Arc<RunCon
         summary: Summary::from_results(&results),
         results,
     };
-    let _ = events.send(RunEvent::RunFinished { report: Box::new(report.clone()) });
+    let _ = events.send(RunEvent::RunFinished {
+        report: Box::new(report.clone()),
+    });
     report
 }
 
@@ -222,8 +286,15 @@ pub async fn run_target(target: &Target, scenarios: &[Scenario], cfg: Arc<RunCon
 pub fn fixture_names(dir: &Path) -> std::collections::BTreeSet<String> {
     std::fs::read_dir(dir)
         .map(|rd| {
-            rd.filter_map(|e| e.ok()?.path().file_name()?.to_str()?.strip_suffix(".js").map(str::to_string))
-                .collect()
+            rd.filter_map(|e| {
+                e.ok()?
+                    .path()
+                    .file_name()?
+                    .to_str()?
+                    .strip_suffix(".js")
+                    .map(str::to_string)
+            })
+            .collect()
         })
         .unwrap_or_default()
 }
@@ -232,7 +303,10 @@ pub fn fixture_names(dir: &Path) -> std::collections::BTreeSet<String> {
 mod tests {
     #[test]
     fn rfc3339_epoch_and_known_date() {
-        assert_eq!(super::rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            super::rfc3339(std::time::UNIX_EPOCH),
+            "1970-01-01T00:00:00Z"
+        );
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_123_709);
         assert_eq!(super::rfc3339(t), "2026-12-01T11:15:09Z");
     }

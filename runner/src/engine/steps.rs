@@ -9,10 +9,15 @@ use crate::target::{CmdOutput, Proc};
 use std::time::Duration;
 
 /// Default deadline of one lifecycle command before `--time-scale`.
-const CMD_MS: u64 = 30_000;
+pub(super) const CMD_MS: u64 = 30_000;
 
 fn failed(name: &str, expected: String, observed: String) -> Abort {
-    Abort::Failed(CheckResult { name: name.to_string(), passed: false, expected, observed })
+    Abort::Failed(CheckResult {
+        name: name.to_string(),
+        passed: false,
+        expected,
+        observed,
+    })
 }
 
 /// The load protocol a fixture speaks.
@@ -35,7 +40,12 @@ impl Ctx {
     }
 
     /// Runs one target command as step `kind`, recording its span and exit code.
-    async fn cli(&mut self, kind: &str, args: &[String], deadline_ms: u64) -> Result<CmdOutput, Abort> {
+    pub(super) async fn cli(
+        &mut self,
+        kind: &str,
+        args: &[String],
+        deadline_ms: u64,
+    ) -> Result<CmdOutput, Abort> {
         let start = self.now();
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let deadline = self.scaled(deadline_ms);
@@ -45,14 +55,23 @@ impl Ctx {
             .await
             .map_err(|e| Abort::Error(format!("cannot run {}: {e}", self.target.display())))?;
         let end = self.now();
-        self.spans.push(StepSpan { kind: kind.to_string(), start, end, exit: out.code });
+        self.spans.push(StepSpan {
+            kind: kind.to_string(),
+            start,
+            end,
+            exit: out.code,
+        });
         let n = self.spans.iter().filter(|s| s.kind == kind).count();
         self.values.insert(format!("{kind}.{n}.ms"), end - start);
         if let Some(c) = out.code {
             self.values.insert(format!("{kind}.{n}.exit"), c as f64);
         }
         if out.timed_out {
-            return Err(Abort::Error(format!("`{}` did not return within {} ms", args.join(" "), deadline.as_millis())));
+            return Err(Abort::Error(format!(
+                "`{}` did not return within {} ms",
+                args.join(" "),
+                deadline.as_millis()
+            )));
         }
         if let Some(line) = out.unsupported_line() {
             return Err(Abort::Unsupported(format!("`{}`: {line}", args.join(" "))));
@@ -60,88 +79,21 @@ impl Ctx {
         Ok(out)
     }
 
-    fn start_args(&self) -> Vec<String> {
-        let a = &self.sc.app;
-        let mut v = vec!["start".to_string(), self.app_script().display().to_string(), "--name".into(), a.name.clone()];
-        if let Some(i) = &a.instances {
-            v.push("-i".into());
-            v.push(i.cli());
-        }
-        if let Some(k) = a.kill_timeout {
-            v.extend(["--kill-timeout".to_string(), k.to_string()]);
-        }
-        if let Some(l) = a.listen_timeout {
-            v.extend(["--listen-timeout".to_string(), l.to_string()]);
-        }
-        if a.wait_ready {
-            v.push("--wait-ready".into());
-        }
-        if a.shutdown_with_message {
-            v.push("--shutdown-with-message".into());
-        }
-        v
-    }
-
-    /// Writes `ecosystem.json` for the app and the extra apps.
-    fn write_ecosystem(&self) -> Result<(), Abort> {
-        let a = &self.sc.app;
-        let mut env = serde_json::Map::new();
-        env.insert("PORT".into(), self.port.to_string().into());
-        env.insert("CONFORM_RECORD".into(), self.record.display().to_string().into());
-        if let Some(v) = &a.instance_var {
-            env.insert("CONFORM_INSTANCE_VAR".into(), v.clone().into());
-        }
-        for (k, v) in &a.env {
-            env.insert(k.clone(), v.clone().into());
-        }
-        let mut app = serde_json::json!({
-            "name": a.name,
-            "script": self.app_script().display().to_string(),
-            "env": env,
-        });
-        let o = app.as_object_mut().expect("object");
-        if let Some(i) = &a.instances {
-            o.insert("instances".into(), i.json());
-        }
-        if let Some(k) = a.kill_timeout {
-            o.insert("kill_timeout".into(), k.into());
-        }
-        if let Some(l) = a.listen_timeout {
-            o.insert("listen_timeout".into(), l.into());
-        }
-        if a.wait_ready {
-            o.insert("wait_ready".into(), true.into());
-        }
-        if a.shutdown_with_message {
-            o.insert("shutdown_with_message".into(), true.into());
-        }
-        if let Some(v) = &a.instance_var {
-            o.insert("instance_var".into(), v.clone().into());
-        }
-        if let Some(m) = &a.exec_mode {
-            o.insert("exec_mode".into(), m.clone().into());
-        }
-        let mut apps = vec![app];
-        for x in &self.sc.extra_apps {
-            let script = self.sb.file(&format!("{}.js", x.name));
-            self.write_stub(&script, x.fixture.as_deref().unwrap_or(&self.sc.fixture)).map_err(|e| Abort::Error(e.to_string()))?;
-            let mut e = serde_json::Map::new();
-            e.insert("PORT".into(), self.extra_ports.get(&x.name).copied().unwrap_or(0).to_string().into());
-            e.insert("CONFORM_RECORD".into(), self.extra_records.get(&x.name).map(|p| p.display().to_string()).unwrap_or_default().into());
-            let mut j = serde_json::json!({"name": x.name, "script": script.display().to_string(), "env": e});
-            if let Some(i) = &x.instances {
-                j.as_object_mut().expect("object").insert("instances".into(), i.json());
-            }
-            apps.push(j);
-        }
-        let text = serde_json::to_string_pretty(&serde_json::json!({ "apps": apps })).unwrap_or_default();
-        std::fs::write(self.sb.file("ecosystem.json"), text).map_err(|e| Abort::Error(format!("cannot write ecosystem.json: {e}")))
-    }
-
     async fn jlist(&self) -> Result<Vec<Proc>, Abort> {
-        match background::jlist(&self.sb, &self.target, self.sc.instance_var(), self.scaled(CMD_MS)).await {
+        match background::jlist(
+            &self.sb,
+            &self.target,
+            self.sc.instance_var(),
+            self.scaled(CMD_MS),
+        )
+        .await
+        {
             Ok(Some(l)) => Ok(l),
-            Ok(None) => Err(failed("jlist", "a JSON array from `jlist`".into(), "no JSON array in its output".into())),
+            Ok(None) => Err(failed(
+                "jlist",
+                "a JSON array from `jlist`".into(),
+                "no JSON array in its output".into(),
+            )),
             Err(e) => Err(Abort::Error(e)),
         }
     }
@@ -167,7 +119,14 @@ impl Ctx {
                 }
                 self.cli("start-ecosystem", &v, CMD_MS).await?;
             }
-            Step::Reload { on, only, times, pause_ms, args, timeout_ms } => {
+            Step::Reload {
+                on,
+                only,
+                times,
+                pause_ms,
+                args,
+                timeout_ms,
+            } => {
                 for i in 0..*times {
                     if i > 0 && *pause_ms > 0 {
                         tokio::time::sleep(Duration::from_millis(*pause_ms)).await;
@@ -180,7 +139,11 @@ impl Ctx {
                     self.cli("reload", &v, *timeout_ms).await?;
                 }
             }
-            Step::Restart { on, times, pause_ms } => {
+            Step::Restart {
+                on,
+                times,
+                pause_ms,
+            } => {
                 for i in 0..*times {
                     if i > 0 && *pause_ms > 0 {
                         tokio::time::sleep(Duration::from_millis(*pause_ms)).await;
@@ -216,52 +179,85 @@ impl Ctx {
                         let st: Vec<&str> = procs.iter().map(|p| p.status.as_str()).collect();
                         return Err(failed(
                             "wait-online",
-                            format!("{n} online within {} ms", self.scaled(*timeout_ms).as_millis()),
+                            format!(
+                                "{n} online within {} ms",
+                                self.scaled(*timeout_ms).as_millis()
+                            ),
                             format!("{online} online (statuses: [{}])", st.join(", ")),
                         ));
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 let end = self.now();
-                self.spans.push(StepSpan { kind: "wait-online".into(), start, end, exit: None });
+                self.spans.push(StepSpan {
+                    kind: "wait-online".into(),
+                    start,
+                    end,
+                    exit: None,
+                });
             }
             Step::WaitListening { count, timeout_ms } => {
                 let n = count.resolve(self.cpus) as usize;
                 let deadline = tokio::time::Instant::now() + self.scaled(*timeout_ms);
                 loop {
                     let ws = self.workers();
-                    let k = ws.iter().filter(|w| w.listening.is_some() && w.end().is_none()).count();
+                    let k = ws
+                        .iter()
+                        .filter(|w| w.listening.is_some() && w.end().is_none())
+                        .count();
                     if k >= n {
                         break;
                     }
                     if tokio::time::Instant::now() >= deadline {
                         return Err(failed(
                             "wait-listening",
-                            format!("{n} live processes listening within {} ms", self.scaled(*timeout_ms).as_millis()),
+                            format!(
+                                "{n} live processes listening within {} ms",
+                                self.scaled(*timeout_ms).as_millis()
+                            ),
                             format!("{k} listening"),
                         ));
                     }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
-            Step::WaitRecord { event, count, timeout_ms } => {
+            Step::WaitRecord {
+                event,
+                count,
+                timeout_ms,
+            } => {
                 let deadline = tokio::time::Instant::now() + self.scaled(*timeout_ms);
                 loop {
-                    let k = super::record::read(&self.record, self.origin_epoch_ms).iter().filter(|e| &e.event == event).count();
+                    let k = super::record::read(&self.record, self.origin_epoch_ms)
+                        .iter()
+                        .filter(|e| &e.event == event)
+                        .count();
                     if k >= *count as usize {
                         break;
                     }
                     if tokio::time::Instant::now() >= deadline {
                         return Err(failed(
                             "wait-record",
-                            format!("{count} `{event}` events within {} ms", self.scaled(*timeout_ms).as_millis()),
+                            format!(
+                                "{count} `{event}` events within {} ms",
+                                self.scaled(*timeout_ms).as_millis()
+                            ),
                             format!("{k}"),
                         ));
                     }
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             }
-            Step::Load { name, rate, duration_ms, mode, protocol, path, timeout_ms, max_requests } => {
+            Step::Load {
+                name,
+                rate,
+                duration_ms,
+                mode,
+                protocol,
+                path,
+                timeout_ms,
+                max_requests,
+            } => {
                 let protocol = match protocol {
                     Some(LoadProtocol::Http) => Protocol::Http,
                     Some(LoadProtocol::Https) => Protocol::Https,
@@ -285,71 +281,72 @@ impl Ctx {
                     timeout: self.scaled(*timeout_ms),
                 };
                 let start = self.now();
-                self.spans.push(StepSpan { kind: format!("load:{name}"), start, end: start + *duration_ms as f64, exit: None });
-                self.loads.insert(name.clone(), LoadRun::start(spec, self.origin));
+                self.spans.push(StepSpan {
+                    kind: format!("load:{name}"),
+                    start,
+                    end: start + *duration_ms as f64,
+                    exit: None,
+                });
+                self.loads
+                    .insert(name.clone(), LoadRun::start(spec, self.origin));
             }
             Step::LoadFinish { name } => {
-                let run = self.loads.remove(name).ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
+                let run = self
+                    .loads
+                    .remove(name)
+                    .ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
                 let r = run.finish().await;
                 self.load_results.insert(name.clone(), r);
             }
             Step::LoadStop { name } => {
-                let run = self.loads.remove(name).ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
+                let run = self
+                    .loads
+                    .remove(name)
+                    .ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
                 let r = run.stop().await;
                 self.load_results.insert(name.clone(), r);
             }
-            Step::RequestSlow { name, path, timeout_ms } => {
+            Step::RequestSlow {
+                name,
+                path,
+                timeout_ms,
+            } => {
                 let port = self.port;
                 let path = path.clone();
                 let timeout = Duration::from_millis(*timeout_ms);
                 let proto = fixture_protocol(&self.sc.fixture);
                 let start = self.now();
-                self.values.insert(format!("request.{name}.start_ms"), start);
+                self.values
+                    .insert(format!("request.{name}.start_ms"), start);
                 self.slow.insert(
                     name.clone(),
-                    tokio::spawn(async move { crate::load::probe(proto, "127.0.0.1", port, &path, timeout).await }),
+                    tokio::spawn(async move {
+                        crate::load::probe(proto, "127.0.0.1", port, &path, timeout).await
+                    }),
                 );
             }
-            Step::StopDuringRequests { name, every_ms, path, timeout_ms } => {
-                let (port, proto) = (self.port, fixture_protocol(&self.sc.fixture));
-                let (path, timeout, every) = (path.clone(), Duration::from_millis(*timeout_ms), Duration::from_millis(*every_ms));
-                let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-                let firing = tokio::spawn(async move {
-                    let mut handles = Vec::new();
-                    loop {
-                        let path = path.clone();
-                        handles.push(tokio::spawn(async move { crate::load::probe(proto, "127.0.0.1", port, &path, timeout).await }));
-                        tokio::select! {
-                            _ = tokio::time::sleep(every) => {}
-                            _ = stop_rx.changed() => break,
-                        }
-                    }
-                    handles
-                });
-                // let the first request reach the app before the stop is issued
-                let _ = tokio::time::timeout(self.scaled(3000), async {
-                    while !super::record::read(&self.record, self.origin_epoch_ms).iter().any(|e| e.event == "request-start") {
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                })
-                .await;
-                let v = vec!["stop".to_string(), self.sc.app.name.clone()];
-                let out = self.cli("stop", &v, CMD_MS).await;
-                let _ = stop_tx.send(true);
-                let handles = firing.await.unwrap_or_default();
-                let mut results = Vec::new();
-                for h in handles {
-                    if let Ok(r) = h.await {
-                        results.push(r);
-                    }
-                }
-                self.bursts.insert(name.clone(), results);
-                out?;
+            Step::StopDuringRequests {
+                name,
+                every_ms,
+                path,
+                timeout_ms,
+            } => {
+                self.stop_during_requests(name, *every_ms, path, *timeout_ms)
+                    .await?;
             }
             Step::AwaitRequest { name } => {
-                let h = self.slow.remove(name).ok_or_else(|| Abort::Error(format!("no request named `{name}` is pending")))?;
-                let r = h.await.map_err(|e| Abort::Error(format!("request task failed: {e}")))?;
-                let start = self.values.get(&format!("request.{name}.start_ms")).copied().unwrap_or(0.0);
+                let h = self
+                    .slow
+                    .remove(name)
+                    .ok_or_else(|| Abort::Error(format!("no request named `{name}` is pending")))?;
+                let r = h
+                    .await
+                    .map_err(|e| Abort::Error(format!("request task failed: {e}")))?;
+                let start = self
+                    .values
+                    .get(&format!("request.{name}.start_ms"))
+                    .copied()
+                    .unwrap_or(0.0);
                 let took = self.now() - start;
                 self.values.insert(format!("request.{name}.ms"), took);
                 self.slow_results.insert(name.clone(), (r, took));
@@ -359,7 +356,9 @@ impl Ctx {
                 for _ in 0..*count {
                     match super::http::get_json(self.port, "/", Duration::from_secs(5)).await {
                         Ok((200, v)) => answers.push(v),
-                        Ok((code, _)) => answers.push(serde_json::json!({ "error": format!("status {code}") })),
+                        Ok((code, _)) => {
+                            answers.push(serde_json::json!({ "error": format!("status {code}") }))
+                        }
                         Err(e) => answers.push(serde_json::json!({ "error": e })),
                     }
                 }
@@ -368,9 +367,15 @@ impl Ctx {
             Step::Sleep { ms } => tokio::time::sleep(Duration::from_millis(*ms)).await,
             Step::SwapFixture { to } => {
                 let p = self.app_script();
-                self.write_stub(&p, to).map_err(|e| Abort::Error(format!("cannot swap the app script: {e}")))?;
+                self.write_stub(&p, to)
+                    .map_err(|e| Abort::Error(format!("cannot swap the app script: {e}")))?;
                 let t = self.now();
-                self.spans.push(StepSpan { kind: "swap-fixture".into(), start: t, end: t, exit: None });
+                self.spans.push(StepSpan {
+                    kind: "swap-fixture".into(),
+                    start: t,
+                    end: t,
+                    exit: None,
+                });
             }
             Step::Snapshot { label } => {
                 let l = self.jlist().await?;
@@ -388,7 +393,10 @@ impl Ctx {
                     ));
                 }
             }
-            Step::WaitStatus { .. } | Step::KillDaemon { .. } | Step::OccupyPort {} | Step::CaptureLogs { .. } => {
+            Step::WaitStatus { .. }
+            | Step::KillDaemon { .. }
+            | Step::OccupyPort {}
+            | Step::CaptureLogs { .. } => {
                 self.exec_fault(step).await?;
             }
             Step::SampleStop {} => {
