@@ -56,10 +56,19 @@ pub async fn reload_proc(d: &Arc<Daemon>, pm_id: u32) -> Result<ReloadOutcome, S
     let new = spawned.running.clone();
     let mut rx = new.flags.clone();
     let deadline = Instant::now() + Duration::from_millis(listen_timeout);
-    let (_, flags) = wait_flags(&mut rx, deadline, |f| {
+    let done = |f: &super::table::Flags| {
         f.exited.is_some() || if wait_ready { f.ready } else { f.listening }
-    })
-    .await;
+    };
+    let (_, mut flags) = wait_flags(&mut rx, deadline, done).await;
+    if flags.exited.is_none() && !flags.listening && !flags.online {
+        // Node has not even finished bootstrapping: the machine is slow, the build is not known to be
+        // broken. Give it one more listen_timeout (the old worker keeps serving meanwhile).
+        tracing::warn!(
+            "{name}:{pm_id}: replacement still booting after {listen_timeout}ms, waiting once more"
+        );
+        let again = Instant::now() + Duration::from_millis(listen_timeout);
+        flags = wait_flags(&mut rx, again, done).await.1;
+    }
     let old_listened = old.flags.borrow().listening;
     let mut warning = None;
     let fail = |why: String| abort(&new, &old, kill_timeout, &name, pm_id, why);
