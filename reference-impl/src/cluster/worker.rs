@@ -90,7 +90,7 @@ impl Worker {
         let child_raw = child_end.as_ref().map(|c| c.as_raw_fd());
         let parent = std::process::id() as libc::pid_t;
         // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls
-        // (setpgid, prctl, getppid, dup2, fcntl) on integers captured by value.
+        // (setpgid, prctl, getppid, close_range, dup2, fcntl) on integers captured by value.
         unsafe {
             cmd.pre_exec(move || {
                 if libc::setpgid(0, 0) != 0 {
@@ -105,6 +105,20 @@ impl Worker {
                 if libc::getppid() != parent {
                     return Err(io::Error::other("the supervisor exited during spawn"));
                 }
+                // Nothing the daemon holds or inherited reaches the program: every fd past stdio and
+                // the channel becomes close-on-exec (marking, not closing, keeps std's exec-error
+                // pipe working). Best effort on kernels without close_range (< 5.11).
+                let first = if child_raw.is_some() {
+                    CHILD_FD + 1
+                } else {
+                    CHILD_FD
+                };
+                libc::syscall(
+                    libc::SYS_close_range,
+                    first as libc::c_uint,
+                    libc::c_uint::MAX,
+                    libc::CLOSE_RANGE_CLOEXEC,
+                );
                 if let Some(fd) = child_raw {
                     if fd == CHILD_FD {
                         // dup2 onto itself would keep FD_CLOEXEC: clear it by hand.

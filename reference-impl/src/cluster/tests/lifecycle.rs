@@ -217,3 +217,46 @@ async fn missing_program_is_an_error_naming_it() {
     spec.ipc = true;
     assert!(crate::cluster::Worker::spawn(spec, rig.balancer.clone()).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_inherit_only_stdio_and_the_channel() {
+    let mut rig = Rig::new();
+    let app = rig.write("app.js", HTTP_APP);
+    let port = free_port();
+    // A serving cluster worker first, so the daemon holds channels, a listener and connections.
+    let (_w, mut rx) = rig.spawn(&app, &[port.to_string()], "fds", Some(LbPolicy::Rr));
+    wait_msg(&mut rx, "ready", |v| v == "ready").await;
+    let _conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    // And an fd this process holds without close-on-exec, as an inherited one would be.
+    let (loose, _peer) = crate::node_ipc::sys::socketpair().unwrap();
+    // SAFETY: clearing FD_CLOEXEC on a descriptor we own.
+    unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&loose), libc::F_SETFD, 0) };
+    for (ipc, want) in [
+        (false, vec!["0", "1", "2"]),
+        (true, vec!["0", "1", "2", "3"]),
+    ] {
+        let mut spec = plain_spec(rig.dir.path(), "sleep", &["5"]);
+        spec.ipc = ipc;
+        let (p, mut prx) = crate::cluster::Worker::spawn(spec, rig.balancer.clone()).unwrap();
+        // Once `sleep` runs (its comm changed), its fd table is final.
+        let deadline = std::time::Instant::now() + DEADLINE;
+        while std::fs::read_to_string(format!("/proc/{}/comm", p.pid()))
+            .unwrap_or_default()
+            .trim()
+            != "sleep"
+        {
+            assert!(std::time::Instant::now() < deadline, "sleep never started");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let mut fds: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", p.pid()))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        fds.sort_by_key(|f| f.parse::<u32>().unwrap_or(u32::MAX));
+        p.signal_group(nix::sys::signal::Signal::SIGKILL).unwrap();
+        assert_eq!(wait_exit(&mut prx).await, (None, Some(libc::SIGKILL)));
+        assert_eq!(fds, want, "ipc={ipc}");
+    }
+}
