@@ -19,6 +19,8 @@ use super::writer::{Shared, Sock, WriteState, writer};
 const ACK_LINE: &[u8] = b"{\"cmd\":\"NODE_HANDLE_ACK\"}\n";
 const NACK_LINE: &[u8] = b"{\"cmd\":\"NODE_HANDLE_NACK\"}\n";
 const READ_BUF: usize = 64 * 1024;
+/// Received fds kept while waiting for their `NODE_HANDLE` lines.
+const MAX_PENDING_FDS: usize = 8;
 
 /// Sending half of a channel; clones share one write state.
 #[derive(Clone)]
@@ -192,6 +194,10 @@ impl Reader {
                     // (Clearing only forgets this readiness event; data arriving later raises a new one.)
                     if n > 0 && n < buf.len() && self.fds.len() == had_fds {
                         guard.clear_ready();
+                    }
+                    // Fds never claimed by a NODE_HANDLE line (a misbehaving child) are not hoarded.
+                    while self.fds.len() > MAX_PENDING_FDS {
+                        self.fds.pop_front();
                     }
                     self.dec.feed(&self.buf[..n]);
                     return Ok(n);
