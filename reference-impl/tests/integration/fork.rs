@@ -75,6 +75,9 @@ fn fork_start_stop_restart_delete() {
 
     h.ok(&["delete", "idle"]);
     assert!(h.jlist().is_empty());
+    // An empty table restarts the id counter at 0 (PM2).
+    h.ok(&["start", script.to_str().unwrap(), "--name", "again"]);
+    assert_eq!(h.jlist()[0]["pm_id"], 0);
 }
 
 #[test]
