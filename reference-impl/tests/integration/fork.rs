@@ -128,6 +128,12 @@ fn shell_app_runs_in_fork_mode_with_n_instances() {
     assert_eq!(l[0]["pm2_env"]["NODE_APP_INSTANCE"], 0);
     h.ok(&["scale", "sh", "+2"]);
     let l = h.jlist();
+    // Clones of the source keep its unique_id and its `instances` value (PM2 copies pm2_env).
+    assert!(l.iter().all(|p| p["pm2_env"]["instances"] == 3), "{l:?}");
+    assert!(
+        l.iter()
+            .all(|p| p["pm2_env"]["unique_id"] == l[0]["pm2_env"]["unique_id"])
+    );
     let mut values: Vec<i64> = l
         .iter()
         .map(|p| p["pm2_env"]["NODE_APP_INSTANCE"].as_i64().unwrap())

@@ -21,10 +21,14 @@ pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
             .filter(|p| p.spec.name == req.name || p.spec.script == abs)
             .map(|p| p.pm_id)
             .collect();
-        let first = ids
-            .first()
-            .and_then(|id| t.procs.get(id))
-            .map(|p| (p.spec.clone(), p.caller_env.clone(), p.unique_id.clone()));
+        let first = ids.first().and_then(|id| t.procs.get(id)).map(|p| {
+            (
+                p.spec.clone(),
+                p.caller_env.clone(),
+                p.unique_id.clone(),
+                p.instances,
+            )
+        });
         // Scale-down order: highest instance value first, so instance 0 survives (the guide's cron
         // pattern relies on it; PM2 deletes the lowest pm_ids and loses it).
         let mut by_value: Vec<(u64, u32)> = ids
@@ -36,7 +40,7 @@ pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
         let by_value: Vec<u32> = by_value.into_iter().map(|(_, id)| id).collect();
         (ids, first, by_value)
     };
-    let Some((spec, caller_env, unique_id)) = first else {
+    let Some((spec, caller_env, unique_id, instances)) = first else {
         return Response::error(format!("[PM2][ERROR] Application {} not found", req.name));
     };
     let relative = req.spec.contains('+');
@@ -58,7 +62,14 @@ pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
         let mut created = vec![];
         for _ in 0..delta {
             r.out("[PM2] Scaling up application");
-            let (ids, errors) = create(d, &spec, &caller_env, 1, Some(unique_id.clone()));
+            let (ids, errors) = create(
+                d,
+                &spec,
+                &caller_env,
+                1,
+                Some(unique_id.clone()),
+                Some(instances),
+            );
             created.extend(ids);
             for e in errors {
                 r.err(format!("[PM2][ERROR] Process failed to launch: {e}"));

@@ -104,7 +104,7 @@ async fn prepare(
         app.exec_mode.as_str(),
         app.instances
     ));
-    let (ids, errors) = create(d, &app, caller_env, n, None);
+    let (ids, errors) = create(d, &app, caller_env, n, None, None);
     if !errors.is_empty() {
         return Err(format!("Process failed to launch: {}", errors.join("; ")));
     }
@@ -113,13 +113,15 @@ async fn prepare(
     Ok(())
 }
 
-/// Inserts and launches `n` new processes of `app`; `unique_id` is shared by the batch (or given).
+/// Inserts and launches `n` new processes of `app`; `unique_id` is shared by the batch (or given), and
+/// `instances` (the app's resolved count shown in jlist) defaults to `n`.
 pub fn create(
     d: &Arc<Daemon>,
     app: &AppSpec,
     caller_env: &BTreeMap<String, String>,
     n: usize,
     unique_id: Option<String>,
+    instances: Option<usize>,
 ) -> (Vec<(u32, u64)>, Vec<String>) {
     let unique_id = unique_id.unwrap_or_else(uuid_v4);
     let mut t = d.table.lock().unwrap();
@@ -136,7 +138,7 @@ pub fn create(
             pm_id,
             spec: app.clone(),
             caller_env: caller_env.clone(),
-            instances: n,
+            instances: instances.unwrap_or(n),
             instance_value: value,
             unique_id: unique_id.clone(),
             status: Status::Launching,
