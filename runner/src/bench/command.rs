@@ -22,7 +22,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub report_dir: PathBuf,
     /// Rounds of the throughput and CLI sections (subjects alternate within each round).
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub rounds: u32,
     /// Reloads under load per manager (spread over the rounds).
     #[arg(long, value_name = "K", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -30,8 +30,8 @@ pub struct BenchArgs {
     /// Apps of the scale section, each `-i 4` (default 100, 10 with --quick).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub scale_apps: Option<u32>,
-    /// New-connection load kept up during reloads, req/s (default: 2000, lowered to half the slowest
-    /// manager's measured max so that failures come from reloads, not overload).
+    /// New-connection load kept up during reloads, req/s (default: 2000, lowered to a third of the
+    /// slowest manager's measured max so that failures come from reloads, not overload).
     #[arg(long, value_name = "R", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub reload_rate: Option<u32>,
     /// Short samples (1 s) and a small scale section, for tests.

@@ -65,6 +65,8 @@ pub const RSS_LOAD: &str = "memory.load_rss_mb";
 pub const CPU_PER_10K: &str = "memory.cpu_s_per_10k";
 /// Failed requests per reload under fixed new-connection load, `-i 4`.
 pub const RELOAD_FAILED: &str = "reload.failed_per_reload";
+/// Requests issued during each reload's window (the denominator of the failures).
+pub const RELOAD_REQUESTS: &str = "reload.requests_per_reload";
 /// Wall time of one `reload` command with `-i 4`.
 pub const RELOAD_WALL: &str = "reload.wall_ms";
 /// The first command in a fresh home (it starts the daemon): `jlist`.
@@ -101,6 +103,7 @@ pub const FIGURES: &[FigureDef] = &[
     fig(RSS_LOAD, "memory", "MB", Better::Lower),
     fig(CPU_PER_10K, "memory", "CPU-s", Better::Lower),
     fig(RELOAD_FAILED, "reload", "req", Better::Lower),
+    fig(RELOAD_REQUESTS, "reload", "req", Better::Higher),
     fig(RELOAD_WALL, "reload", "ms", Better::Lower),
     fig(CLI_FIRST, "cli", "ms", Better::Lower),
     fig(CLI_JLIST, "cli", "ms", Better::Lower),
@@ -148,6 +151,7 @@ pub fn title(id: &str, p: &TitleParams) -> String {
         RSS_LOAD => "supervisor RSS under new-connection load".into(),
         CPU_PER_10K => "supervisor CPU-seconds per 10k new connections".into(),
         RELOAD_FAILED => format!("failed requests per reload, -i 4, {} req/s new-connection", p.reload_rate),
+        RELOAD_REQUESTS => "requests per reload window (from one reload's start to the next)".into(),
         RELOAD_WALL => "reload wall time, -i 4".into(),
         CLI_FIRST => "CLI: first jlist in a fresh home (starts the daemon)".into(),
         CLI_JLIST => "CLI: jlist (one -i 2 app)".into(),

@@ -4,7 +4,9 @@
 //! to be zero over all samples (failed requests during reloads). A goal whose figures were not
 //! measured is `not-measured`, never met.
 
-use super::figures::{CLI_JLIST, KEEPALIVE_MAX, NEWCONN_MAX, NEWCONN_WRK, RELOAD_FAILED, RSS_IDLE};
+use super::figures::{
+    CLI_JLIST, KEEPALIVE_MAX, NEWCONN_MAX, NEWCONN_WRK, RELOAD_FAILED, RELOAD_REQUESTS, RSS_IDLE,
+};
 use super::table::{FigureTable, format_ratio, format_value};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +50,8 @@ pub struct GoalSpec {
     pub rule: Rule,
     /// A second figure shown next to the verdict as a cross-check (wrk), not part of it.
     pub cross_check: Option<&'static str>,
+    /// For [`Rule::AllZero`]: the figure whose sum is the number of chances to fail (requests).
+    pub denominator: Option<&'static str>,
 }
 
 /// The evaluated goal.
@@ -113,6 +117,7 @@ pub fn specs(roles: &Roles) -> Vec<GoalSpec> {
         reference,
         rule,
         cross_check,
+        denominator: None,
     };
     if let Some(shared) = policy("shared") {
         g.push(spec(
@@ -158,15 +163,18 @@ pub fn specs(roles: &Roles) -> Vec<GoalSpec> {
         ));
     }
     for (p, label) in &roles.refpm_policies {
-        g.push(spec(
-            &format!("reload-zero-failed-{p}"),
-            format!("0 failed requests during reloads ({p})"),
-            RELOAD_FAILED,
-            label.clone(),
-            None,
-            Rule::AllZero,
-            None,
-        ));
+        g.push(GoalSpec {
+            denominator: Some(RELOAD_REQUESTS),
+            ..spec(
+                &format!("reload-zero-failed-{p}"),
+                format!("0 failed requests during reloads ({p})"),
+                RELOAD_FAILED,
+                label.clone(),
+                None,
+                Rule::AllZero,
+                None,
+            )
+        });
     }
     g.push(spec(
         "jlist-vs-pm2",
@@ -242,9 +250,14 @@ fn evaluate_one(s: &GoalSpec, tables: &[FigureTable]) -> GoalResult {
             } else {
                 Status::Missed
             };
+            let of = s
+                .denominator
+                .and_then(|d| row(tables, d, &s.subject))
+                .map(|d| format!(" of {:.0} requests", d.samples.iter().sum::<f64>()))
+                .unwrap_or_default();
             (
                 status,
-                format!("{total:.0} failed over {} reloads", r.samples.len()),
+                format!("{total:.0} failed{of} over {} reloads", r.samples.len()),
             )
         }
         (Rule::AtLeast(f) | Rule::AtMost(f), Some(r)) => match (reference, ratio) {
@@ -409,6 +422,7 @@ mod tests {
         }
         for v in [0.0, 2.0, 0.0] {
             s.push(RELOAD_FAILED, "refpm (shared)", v);
+            s.push(RELOAD_REQUESTS, "refpm (shared)", 1000.0);
         }
         let r = evaluate(&specs(&roles()), &tables(&s));
         let pm2 = find(&r, "newconn-vs-pm2");
@@ -426,7 +440,12 @@ mod tests {
         assert_eq!(find(&r, "reload-zero-failed-rr").status, Status::Met);
         let shared = find(&r, "reload-zero-failed-shared");
         assert_eq!(shared.status, Status::Missed);
-        assert_eq!(shared.observed, "2 failed over 3 reloads");
+        assert_eq!(shared.observed, "2 failed of 3000 requests over 3 reloads");
+        // without a requests figure the count is left out
+        assert_eq!(
+            find(&r, "reload-zero-failed-rr").observed,
+            "0 failed over 3 reloads"
+        );
         assert_eq!(find(&r, "keepalive-vs-pm2-rr").status, Status::NotMeasured);
         assert_eq!(
             find(&r, "idle-rss-vs-pm2-shared").status,

@@ -14,7 +14,9 @@ pub struct Knobs {
     pub latency_rate: u32,
     /// Length of each further ramp step.
     pub ramp_step: Duration,
-    /// Per-request timeout of every load sample.
+    /// Per-request timeout of the ramp steps (short: an overloaded step must not wait long for its tail).
+    pub ramp_timeout: Duration,
+    /// Per-request timeout of the load during reloads.
     pub timeout: Duration,
     /// `wrk` executable for the cross-check, when installed.
     pub wrk: Option<PathBuf>,
@@ -33,9 +35,10 @@ impl Knobs {
     pub fn full(wrk: Option<PathBuf>) -> Self {
         Knobs {
             sample: Duration::from_secs(5),
-            latency_sample: Duration::from_secs(2),
+            latency_sample: Duration::from_secs(1),
             latency_rate: 1000,
-            ramp_step: Duration::from_secs(1),
+            ramp_step: Duration::from_millis(500),
+            ramp_timeout: Duration::from_secs(1),
             timeout: Duration::from_secs(2),
             wrk,
             reload_rate: 2000,
@@ -50,7 +53,7 @@ impl Knobs {
         Knobs {
             sample: Duration::from_secs(1),
             latency_sample: Duration::from_millis(500),
-            ramp_step: Duration::from_millis(500),
+            ramp_step: Duration::from_millis(300),
             scale_apps: 10,
             jlist_samples: 2,
             ..Knobs::full(wrk)

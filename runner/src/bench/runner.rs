@@ -26,7 +26,7 @@ pub struct Setup {
     pub fixtures: PathBuf,
     /// Set by Ctrl-C.
     pub cancel: Cancel,
-    /// Lower `knobs.reload_rate` to half the slowest manager's new-connection max (`--reload-rate`
+    /// Lower `knobs.reload_rate` to a third of the slowest manager's new-connection max (`--reload-rate`
     /// not given), so that reload failures are not overload failures.
     pub auto_reload_rate: bool,
 }
@@ -61,8 +61,9 @@ pub struct Collected {
     pub reload_rate: u32,
 }
 
-/// The reload load rate: `cap`, lowered to half the slowest manager's new-connection max (rounded
-/// down to 100, at least 100) when that is lower.
+/// The reload load rate: `cap`, lowered to a third of the slowest manager's new-connection max
+/// (rounded down to 100, at least 100) when that is lower. A third leaves room for the replacement
+/// workers' boot on the same cores, so that failures measure the reload, not overload.
 pub fn choose_reload_rate(cap: u32, manager_maxes: &[f64]) -> u32 {
     let slowest = manager_maxes
         .iter()
@@ -72,8 +73,8 @@ pub fn choose_reload_rate(cap: u32, manager_maxes: &[f64]) -> u32 {
     if !slowest.is_finite() {
         return cap;
     }
-    let half = ((slowest / 2.0 / 100.0).floor() as u32 * 100).max(100);
-    half.min(cap)
+    let third = ((slowest / 3.0 / 100.0).floor() as u32 * 100).max(100);
+    third.min(cap)
 }
 
 /// Name of a section in notes and progress lines.
@@ -283,9 +284,9 @@ mod tests {
     use super::choose_reload_rate;
 
     #[test]
-    fn reload_rate_is_half_the_slowest_manager_at_most_the_cap() {
-        assert_eq!(choose_reload_rate(2000, &[5300.0, 16000.0]), 2000);
-        assert_eq!(choose_reload_rate(2000, &[3150.0, 16000.0]), 1500);
+    fn reload_rate_is_a_third_of_the_slowest_manager_at_most_the_cap() {
+        assert_eq!(choose_reload_rate(2000, &[6300.0, 16000.0]), 2000);
+        assert_eq!(choose_reload_rate(2000, &[4750.0, 16000.0]), 1500);
         assert_eq!(choose_reload_rate(2000, &[90.0]), 100);
         assert_eq!(choose_reload_rate(2000, &[]), 2000);
         assert_eq!(choose_reload_rate(2000, &[0.0, f64::NAN]), 2000);

@@ -78,6 +78,7 @@ fn collected() -> Collected {
         s.push(RELOAD_FAILED, "pm2-7.0.4", v + 1.0);
         s.push(RELOAD_FAILED, "refpm (rr)", 0.0);
         s.push(RELOAD_FAILED, "refpm (shared)", v);
+        s.push(RELOAD_REQUESTS, "refpm (shared)", 4000.0);
     }
     for v in [249.0, 251.0] {
         s.push(CLI_JLIST, "pm2-7.0.4", v);

@@ -5,7 +5,7 @@
 //! first reload are reported as a note, not charged to a reload.
 
 use super::Out;
-use crate::bench::figures::{RELOAD_FAILED, RELOAD_WALL};
+use crate::bench::figures::{RELOAD_FAILED, RELOAD_REQUESTS, RELOAD_WALL};
 use crate::bench::knobs::Knobs;
 use crate::bench::live;
 use crate::load::{ConnMode, LoadResult, LoadRun, LoadSpec, Outcome, Protocol};
@@ -13,18 +13,35 @@ use crate::target::Sandbox;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Failures per window: window `i` is `[starts[i], starts[i+1])` in ms (the last one open-ended);
-/// returns (failures per window, failures before the first window).
-pub fn failures_per_window(r: &LoadResult, starts: &[f64]) -> (Vec<u64>, u64) {
-    let mut per = vec![0u64; starts.len()];
-    let mut before = 0;
-    for x in r.records.iter().filter(|x| x.outcome != Outcome::Ok) {
+/// Requests and failures per reload window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Windows {
+    /// Requests intended in each window.
+    pub requests: Vec<u64>,
+    /// Failed requests intended in each window.
+    pub failed: Vec<u64>,
+    /// Failed requests intended before the first window.
+    pub failed_before: u64,
+}
+
+/// Window `i` is `[starts[i], starts[i+1])` in ms since the load's `t0` (the last one open-ended).
+pub fn per_window(r: &LoadResult, starts: &[f64]) -> Windows {
+    let mut w = Windows {
+        requests: vec![0; starts.len()],
+        failed: vec![0; starts.len()],
+        failed_before: 0,
+    };
+    for x in &r.records {
+        let failed = x.outcome != Outcome::Ok;
         match starts.iter().rposition(|&s| x.intended_ms >= s) {
-            Some(i) => per[i] += 1,
-            None => before += 1,
+            Some(i) => {
+                w.requests[i] += 1;
+                w.failed[i] += u64::from(failed);
+            }
+            None => w.failed_before += u64::from(failed),
         }
     }
-    (per, before)
+    w
 }
 
 /// Runs `reloads` reloads of the app `bench` (already online with `k.reload_instances` instances on
@@ -78,10 +95,12 @@ pub async fn measure(
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let r = run.stop().await;
-    let (per, before) = failures_per_window(&r, &starts);
+    let w = per_window(&r, &starts);
+    let before = w.failed_before;
     // a reload that failed to run is not a sample of "failed requests per reload"
-    for f in per.iter().take(walls.len()) {
+    for (f, n) in w.failed.iter().zip(&w.requests).take(walls.len()) {
         out.push(RELOAD_FAILED, *f as f64);
+        out.push(RELOAD_REQUESTS, *n as f64);
     }
     for w in walls {
         out.push(RELOAD_WALL, w);
@@ -133,11 +152,12 @@ mod tests {
                 rec(9000.0, Outcome::Status5xx),
             ],
         };
-        let (per, before) = failures_per_window(&r, &[500.0, 1200.0, 2000.0]);
-        assert_eq!(per, vec![1, 1, 2]);
-        assert_eq!(before, 1);
-        let (per, before) = failures_per_window(&r, &[]);
-        assert!(per.is_empty());
-        assert_eq!(before, 5);
+        let w = per_window(&r, &[500.0, 1200.0, 2000.0]);
+        assert_eq!(w.failed, vec![1, 1, 2]);
+        assert_eq!(w.requests, vec![2, 1, 2]);
+        assert_eq!(w.failed_before, 1);
+        let w = per_window(&r, &[]);
+        assert!(w.failed.is_empty() && w.requests.is_empty());
+        assert_eq!(w.failed_before, 5);
     }
 }

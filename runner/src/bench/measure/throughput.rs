@@ -57,10 +57,12 @@ pub fn ok_rate(r: &LoadResult, window: Duration) -> f64 {
     ok.len() as f64 / span_s
 }
 
-/// The rates of a ramp: `start`, ×[`RAMP_FACTOR`] each step, [`RAMP_STEPS`] of them.
-pub fn ramp_rates(start: u32) -> Vec<u32> {
-    (0..RAMP_STEPS)
-        .map(|i| (f64::from(start) * RAMP_FACTOR.powi(i as i32)).round() as u32)
+/// The rates of a ramp, [`RAMP_STEPS`] of them: `first` (the latency step), then from `2 × first`
+/// ×[`RAMP_FACTOR`] each step.
+pub fn ramp_rates(first: u32) -> Vec<u32> {
+    let base = 2.0 * f64::from(first);
+    std::iter::once(first)
+        .chain((0..RAMP_STEPS - 1).map(|i| (base * RAMP_FACTOR.powi(i as i32)).round() as u32))
         .collect()
 }
 
@@ -114,7 +116,10 @@ async fn ramp(
         } else {
             k.ramp_step
         };
-        let run = LoadRun::start(spec(port, mode, rate, window, k.timeout), Instant::now());
+        let run = LoadRun::start(
+            spec(port, mode, rate, window, k.ramp_timeout),
+            Instant::now(),
+        );
         tokio::time::sleep(window.mul_f64(0.6)).await;
         if let Some(r) = daemon.and_then(procinfo::rss_mb) {
             rss = Some(rss.map_or(r, |m: f64| m.max(r)));
@@ -263,7 +268,7 @@ mod tests {
     fn ramp_rates_grow_geometrically() {
         let r = ramp_rates(1000);
         assert_eq!(r.len(), RAMP_STEPS);
-        assert_eq!(&r[..4], &[1000, 1500, 2250, 3375]);
+        assert_eq!(&r[..5], &[1000, 2000, 3000, 4500, 6750]);
     }
 
     #[test]
