@@ -32,6 +32,8 @@ enum Kind {
 struct Slot {
     kind: Kind,
     users: HashSet<u64>,
+    /// The first worker's server `data` (TLS ticket keys), replayed in every reply for this key.
+    data: Value,
 }
 
 impl Slot {
@@ -248,6 +250,7 @@ impl Balancer {
                         Slot {
                             kind,
                             users: HashSet::new(),
+                            data: Value::Null,
                         },
                     );
                 }
@@ -257,7 +260,10 @@ impl Balancer {
             }
         }
         let slot = st.slots.get_mut(&k).expect("slot inserted above");
-        let answer = match &slot.kind {
+        if slot.data.is_null() {
+            slot.data = q.data.clone();
+        }
+        let mut answer = match &slot.kind {
             Kind::Stream {
                 listener,
                 sockname,
@@ -305,6 +311,8 @@ impl Balancer {
                 )
             }
         };
+        let (Answer::Reply(reply, _) | Answer::Handle(_, reply, _)) = &mut answer;
+        reply["data"] = slot.data.clone();
         slot.users.insert(link.id);
         let mut keys = link.keys.lock().unwrap();
         if !keys.contains(&q.key) {

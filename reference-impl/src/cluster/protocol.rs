@@ -30,6 +30,9 @@ pub struct Query {
     pub flags: u64,
     /// Opaque key naming this server, unique per worker, equal across the workers of a group.
     pub key: String,
+    /// The server's `data` (TLS servers send their session `ticketKeys`); the primary keeps the first
+    /// worker's and hands it to every worker of the key, as Node's primary does.
+    pub data: Value,
 }
 
 /// Reads a `queryServer` message; `None` when it is malformed.
@@ -70,6 +73,7 @@ pub fn parse_query(m: &Value) -> Option<Query> {
         kind,
         flags,
         key,
+        data: m.get("data").cloned().unwrap_or(Value::Null),
     })
 }
 
