@@ -187,34 +187,45 @@ pub fn rfc3339(t: std::time::SystemTime) -> String {
     )
 }
 
-async fn run_repeated(sc: &Scenario, target: &Target, cfg: &RunConfig) -> ScenarioResult {
-    let mut verdicts = Vec::new();
-    let mut last = None;
-    for _ in 0..cfg.repeat {
-        if cfg.cancel.is_cancelled() && last.is_some() {
-            break;
+/// Folds the verdicts of repeated runs: their common verdict, or `flaky` with a reason when they differ.
+pub fn fold_repeats(verdicts: &[Verdict]) -> (Verdict, Option<String>) {
+    match verdicts.first() {
+        None => (Verdict::Error, Some("not run".to_string())),
+        Some(first) if verdicts.iter().all(|v| v == first) => (*first, None),
+        Some(_) => {
+            let list: Vec<&str> = verdicts.iter().map(|v| v.as_str()).collect();
+            (Verdict::Flaky, Some(format!("verdicts varied: {}", list.join(", "))))
         }
-        let r = scenario::run_once(sc, target, cfg, &cfg.cancel).await;
-        verdicts.push(r.verdict);
-        last = Some(r);
     }
-    let mut r = last.expect("repeat >= 1");
-    if cfg.repeat > 1 {
-        if verdicts.iter().any(|v| *v != verdicts[0]) {
-            r.reason = format!(
-                "verdicts varied: {}",
-                verdicts
-                    .iter()
-                    .map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            r.verdict = Verdict::Flaky;
+}
+
+async fn run_repeated(sc: &Scenario, target: &Target, cfg: &RunConfig) -> ScenarioResult {
+    let repeat = cfg.repeat.max(1);
+    let mut verdicts = Vec::new();
+    let mut r = scenario::run_once(sc, target, cfg, &cfg.cancel).await;
+    verdicts.push(r.verdict);
+    for _ in 1..repeat {
+        if cfg.cancel.is_cancelled() {
+            // an interrupted repetition says nothing about flakiness: report the interruption
+            return r;
         }
+        r = scenario::run_once(sc, target, cfg, &cfg.cancel).await;
+        verdicts.push(r.verdict);
+    }
+    if cfg.cancel.is_cancelled() {
+        return r;
+    }
+    if repeat > 1 {
+        let (v, why) = fold_repeats(&verdicts);
+        if let Some(why) = why {
+            r.reason = if r.reason.is_empty() { why } else { format!("{why}; last: {}", r.reason) };
+        }
+        r.verdict = v;
         r.repeats = verdicts;
     }
     r
 }
+
 
 /// Runs `scenarios` against one target, sending events to `events`; returns the (possibly partial,
 /// when cancelled) report.
@@ -301,6 +312,17 @@ pub fn fixture_names(dir: &Path) -> std::collections::BTreeSet<String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::Verdict::{Fail, Flaky, Pass};
+
+    #[test]
+    fn folds_repeats() {
+        assert_eq!(super::fold_repeats(&[Pass, Pass, Pass]), (Pass, None));
+        assert_eq!(super::fold_repeats(&[Fail]), (Fail, None));
+        let (v, why) = super::fold_repeats(&[Pass, Fail, Pass]);
+        assert_eq!(v, Flaky);
+        assert_eq!(why.as_deref(), Some("verdicts varied: pass, fail, pass"));
+    }
+
     #[test]
     fn rfc3339_epoch_and_known_date() {
         assert_eq!(
