@@ -174,3 +174,43 @@ fn an_option_the_target_rejects_gives_unsupported() {
             .contains("unknown option")
     );
 }
+
+#[test]
+fn repeat_records_every_verdict_with_two_jobs() {
+    let body = "app = { instances = 1 }\nsteps = [\n  { do = \"start\" },\n  { do = \"wait-online\", count = 1 },\n]\nexpect = [\n  { check = \"instance-count\", equals = 1 },\n]\n";
+    let two = format!(
+        "{}\n[[scenario]]\nid = \"t/b\"\nquote = \"q\"\nlevel = \"MUST\"\nfixture = \"http\"\n{body}",
+        one_scenario("t", "a", body)
+    );
+    let dir = temp_tree(&[("s/t.toml", &two)]);
+    let out = Command::new(conform_bin())
+        .args(["run", "--jobs", "2", "--repeat", "2", "--target"])
+        .arg(target())
+        .arg("--suites")
+        .arg(dir.path().join("s"))
+        .arg("--fixtures")
+        .arg(workspace().join("fixtures"))
+        .arg("--report-dir")
+        .arg(dir.path().join("r"))
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("run conform");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let res = results(&dir.path().join("r"));
+    let rs = res["results"].as_array().expect("results");
+    assert_eq!(rs.len(), 2);
+    assert_eq!(
+        rs[0]["id"], "t/a",
+        "results keep suite order whatever finished first"
+    );
+    for r in rs {
+        assert_eq!(r["verdict"], "pass", "{r}");
+        assert_eq!(r["repeats"], serde_json::json!(["pass", "pass"]), "{r}");
+    }
+    assert_no_leftovers(&res);
+}
