@@ -66,6 +66,14 @@ fn is_executable(p: &Path) -> bool {
 
 /// Runs `conform run`; returns the exit code.
 pub fn run(args: RunArgs) -> i32 {
+    // homes left by a run that was killed (SIGKILL): kill their processes by pid, remove them
+    for r in crate::target::live::reap_stale() {
+        eprintln!(
+            "conform: cleaned {} left by a killed run ({} processes killed)",
+            r.home.display(),
+            r.killed.len()
+        );
+    }
     if !(args.time_scale > 0.0 && args.time_scale.is_finite()) {
         return usage_error(format!(
             "--time-scale must be a positive number, got {}",

@@ -7,6 +7,7 @@
 
 mod command;
 mod jlist;
+pub mod live;
 mod npm;
 pub mod ports;
 pub mod procs;

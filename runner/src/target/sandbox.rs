@@ -17,6 +17,7 @@ impl Sandbox {
     /// Creates `/tmp/cf.XXXXXX` (short: the daemon's Unix socket path must fit in 107 bytes).
     pub fn new() -> std::io::Result<Self> {
         let dir = tempfile::Builder::new().prefix("cf.").tempdir_in("/tmp")?;
+        super::live::register(dir.path());
         Ok(Sandbox {
             dir,
             vars: Vec::new(),

@@ -1,5 +1,6 @@
 mod bad_input;
 mod common;
+mod killed_run;
 mod runs;
 mod suites_cli;
 mod bench;
