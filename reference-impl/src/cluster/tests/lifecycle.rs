@@ -240,21 +240,31 @@ async fn children_inherit_only_stdio_and_the_channel() {
         let mut spec = plain_spec(rig.dir.path(), "sleep", &["5"]);
         spec.ipc = ipc;
         let (p, mut prx) = crate::cluster::Worker::spawn(spec, rig.balancer.clone()).unwrap();
-        // Once `sleep` runs (its comm changed), its fd table is final.
-        let deadline = std::time::Instant::now() + DEADLINE;
-        while std::fs::read_to_string(format!("/proc/{}/comm", p.pid()))
-            .unwrap_or_default()
-            .trim()
-            != "sleep"
+        // `sleep` may open files of its own for a moment while starting (locale data): a leaked fd
+        // stays, so poll until the table matches or the deadline passes.
+        let list = || {
+            let mut fds: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", p.pid()))
+                .map(|d| {
+                    d.flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            fds.sort_by_key(|f| f.parse::<u32>().unwrap_or(u32::MAX));
+            fds
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let mut fds = list();
+        while (fds != want
+            || std::fs::read_to_string(format!("/proc/{}/comm", p.pid()))
+                .unwrap_or_default()
+                .trim()
+                != "sleep")
+            && std::time::Instant::now() < deadline
         {
-            assert!(std::time::Instant::now() < deadline, "sleep never started");
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            fds = list();
         }
-        let mut fds: Vec<String> = std::fs::read_dir(format!("/proc/{}/fd", p.pid()))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        fds.sort_by_key(|f| f.parse::<u32>().unwrap_or(u32::MAX));
         p.signal_group(nix::sys::signal::Signal::SIGKILL).unwrap();
         assert_eq!(wait_exit(&mut prx).await, (None, Some(libc::SIGKILL)));
         assert_eq!(fds, want, "ipc={ipc}");
