@@ -13,6 +13,7 @@ for t in ecosystem suite ipc_frames; do
   mkdir -p "corpus/$t" "artifacts/$t"
   extra=()
   if [ "$t" = suite ]; then extra=(../suites); fi
+  if [ -d "regressions/$t" ]; then extra+=("regressions/$t"); fi  # inputs that once crashed, replayed
   echo "== fuzz $t for ${secs}s"
   "$bin/$t" "corpus/$t" "seeds/$t" "${extra[@]}" -artifact_prefix="artifacts/$t/" \
     -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 2>&1 \
