@@ -10,10 +10,18 @@ use std::time::Duration;
 
 /// Runs `refpm` with `home` and returns (code, stdout, stderr), or a hang description.
 fn refpm(home: &Path, args: &[&str]) -> Result<(i32, String, String), String> {
-    let env = [("PM2_HOME".to_string(), home.display().to_string())].into_iter().collect();
+    let env = [("PM2_HOME".to_string(), home.display().to_string())]
+        .into_iter()
+        .collect();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let cwd = std::env::temp_dir();
-    harness::run_with_deadline(Path::new(env!("CARGO_BIN_EXE_refpm")), &args, &cwd, &env, Duration::from_secs(30))
+    harness::run_with_deadline(
+        Path::new(env!("CARGO_BIN_EXE_refpm")),
+        &args,
+        &cwd,
+        &env,
+        Duration::from_secs(30),
+    )
 }
 
 /// After a case: when its home is usable (an existing directory), `jlist` must be `[]` (nothing was
@@ -30,7 +38,9 @@ fn after(home: &Path) -> Vec<String> {
                 problems.push(format!("jlist afterwards is not []: {}", out.trim()));
             }
         }
-        Ok((code, _, err)) => problems.push(format!("jlist afterwards exited {code}: {}", err.trim())),
+        Ok((code, _, err)) => {
+            problems.push(format!("jlist afterwards exited {code}: {}", err.trim()))
+        }
         Err(e) => problems.push(format!("jlist afterwards: {e}")),
     }
     if let Err(e) = refpm(home, &["kill"]) {
@@ -42,10 +52,19 @@ fn after(home: &Path) -> Vec<String> {
 #[test]
 fn every_refpm_bad_input_case_fails_cleanly() {
     let cases = harness::load("refpm.toml");
-    assert!(cases.len() >= 50, "the refpm corpus has {} cases, fewer than 50", cases.len());
+    assert!(
+        cases.len() >= 50,
+        "the refpm corpus has {} cases, fewer than 50",
+        cases.len()
+    );
     let bin = Path::new(env!("CARGO_BIN_EXE_refpm"));
     let only = std::env::var("CORPUS_ONLY").unwrap_or_default();
-    let queue = std::sync::Mutex::new(cases.iter().filter(|c| c.id.starts_with(&only)).collect::<Vec<_>>());
+    let queue = std::sync::Mutex::new(
+        cases
+            .iter()
+            .filter(|c| c.id.starts_with(&only))
+            .collect::<Vec<_>>(),
+    );
     let failures = std::sync::Mutex::new(Vec::new());
     let passed = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
@@ -65,6 +84,14 @@ fn every_refpm_bad_input_case_fails_cleanly() {
     });
     let failures = failures.into_inner().unwrap();
     let passed = passed.into_inner();
-    eprintln!("refpm bad-input corpus: {passed} passed, {} failed", failures.len());
-    assert!(failures.is_empty(), "{} case(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    eprintln!(
+        "refpm bad-input corpus: {passed} passed, {} failed",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -28,7 +28,10 @@ fn raw_list_as(sock: &Path, uid: Option<u32>) -> String {
               s.on('close', () => { process.stdout.write(got); process.exit(0); }); \
               setTimeout(() => { process.stdout.write('timeout'); process.exit(0); }, 10000);";
     let mut cmd = Command::new("node");
-    cmd.args(["-e", js]).arg(sock).arg(line).stdin(Stdio::null());
+    cmd.args(["-e", js])
+        .arg(sock)
+        .arg(line)
+        .stdin(Stdio::null());
     if let Some(u) = uid {
         use std::os::unix::process::CommandExt;
         cmd.uid(u).gid(u); // std drops supplementary groups when root sets a uid
@@ -47,7 +50,11 @@ fn tcp_listeners() -> Vec<(u64, u16)> {
             if cols.len() < 10 || cols[3] != "0A" {
                 continue;
             }
-            let port = cols[1].rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok()).unwrap_or(0);
+            let port = cols[1]
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok())
+                .unwrap_or(0);
             if let Ok(inode) = cols[9].parse() {
                 v.push((inode, port));
             }
@@ -73,7 +80,11 @@ fn socket_inodes(pid: i32) -> Vec<u64> {
 /// TCP ports the process listens on.
 fn listening_ports(pid: i32) -> Vec<u16> {
     let mine = socket_inodes(pid);
-    let mut ports: Vec<u16> = tcp_listeners().into_iter().filter(|(i, _)| mine.contains(i)).map(|(_, p)| p).collect();
+    let mut ports: Vec<u16> = tcp_listeners()
+        .into_iter()
+        .filter(|(i, _)| mine.contains(i))
+        .map(|(_, p)| p)
+        .collect();
     ports.sort_unstable();
     ports.dedup();
     ports
@@ -88,22 +99,34 @@ fn home_is_0700_and_socket_0600_even_under_a_loose_umask() {
     assert_eq!(mode(h.path()), 0o700, "home mode");
     let sock = h.path().join("rpc.sock");
     assert_eq!(mode(&sock), 0o600, "control socket mode");
-    assert_eq!(std::fs::metadata(&sock).unwrap().uid(), nix::unistd::getuid().as_raw());
+    assert_eq!(
+        std::fs::metadata(&sock).unwrap().uid(),
+        nix::unistd::getuid().as_raw()
+    );
     assert_eq!(mode(&h.path().join("logs")), 0o700, "logs dir mode");
 }
 
 #[test]
 fn connections_from_another_uid_are_refused() {
-    assert!(nix::unistd::getuid().is_root(), "this test switches to nobody and needs root");
+    assert!(
+        nix::unistd::getuid().is_root(),
+        "this test switches to nobody and needs root"
+    );
     let h = Home::new();
     h.ok(&["ping"]);
     let sock = h.path().join("rpc.sock");
     // the same user is answered (so the client below can tell an answer from a refusal)
     let own = raw_list_as(&sock, None);
-    assert!(own.starts_with('{') && own.contains("\"code\":0"), "own uid not answered: {own:?}");
+    assert!(
+        own.starts_with('{') && own.contains("\"code\":0"),
+        "own uid not answered: {own:?}"
+    );
     // with file permissions alone, nobody cannot even reach the socket
     let denied = raw_list_as(&sock, Some(NOBODY));
-    assert_eq!(denied, "error:EACCES", "nobody reached a 0600 socket in a 0700 home");
+    assert_eq!(
+        denied, "error:EACCES",
+        "nobody reached a 0600 socket in a 0700 home"
+    );
     // open the file permissions up: the daemon's peer-credential check must still refuse
     std::fs::set_permissions(h.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
@@ -122,14 +145,33 @@ fn the_daemon_listens_on_no_tcp_port_of_its_own() {
     let h = Home::new();
     h.ok(&["ping"]);
     let daemon = poll(10, || h.daemon_pid()).expect("daemon pid file");
-    assert_eq!(listening_ports(daemon), Vec::<u16>::new(), "the bare daemon listens on TCP");
+    assert_eq!(
+        listening_ports(daemon),
+        Vec::<u16>::new(),
+        "the bare daemon listens on TCP"
+    );
     // with a cluster app, the only TCP port it holds is the app's (it is the cluster primary)
     let port = free_port();
     let app = fixture("http.js");
-    h.run_env(&["start", app.to_str().unwrap(), "-i", "2", "--name", "web"], &[("PORT", &port.to_string())]);
-    h.wait_list(30, "2 online", |l| l.iter().filter(|p| crate::common::status(p) == "online").count() == 2);
-    assert!(poll(10, || http_get(port).ok()).is_some(), "the app answers");
-    assert_eq!(listening_ports(daemon), vec![port], "the daemon's TCP listeners");
+    h.run_env(
+        &["start", app.to_str().unwrap(), "-i", "2", "--name", "web"],
+        &[("PORT", &port.to_string())],
+    );
+    h.wait_list(30, "2 online", |l| {
+        l.iter()
+            .filter(|p| crate::common::status(p) == "online")
+            .count()
+            == 2
+    });
+    assert!(
+        poll(10, || http_get(port).ok()).is_some(),
+        "the app answers"
+    );
+    assert_eq!(
+        listening_ports(daemon),
+        vec![port],
+        "the daemon's TCP listeners"
+    );
 }
 
 #[test]
@@ -148,18 +190,38 @@ fn jlist_never_shows_the_callers_secret_but_the_app_gets_it() {
         &["start", app.to_str().unwrap(), "--name", "envdump"],
         &[("CONFORM_SECRET", "s3cr3t"), ("ENV_OUT", &out_s)],
     );
-    h.wait_list(30, "online", |l| l.len() == 1 && crate::common::status(&l[0]) == "online");
-    let seen = poll(10, || std::fs::read_to_string(&out).ok().filter(|s| !s.is_empty())).expect("the app wrote its env");
+    h.wait_list(30, "online", |l| {
+        l.len() == 1 && crate::common::status(&l[0]) == "online"
+    });
+    let seen = poll(10, || {
+        std::fs::read_to_string(&out).ok().filter(|s| !s.is_empty())
+    })
+    .expect("the app wrote its env");
     let env: serde_json::Value = serde_json::from_str(&seen).unwrap();
     // PM2 passes the caller's environment to the app (issue 2 keeps that)
-    assert_eq!(env["CONFORM_SECRET"], "s3cr3t", "the app lacks the caller's variable");
+    assert_eq!(
+        env["CONFORM_SECRET"], "s3cr3t",
+        "the app lacks the caller's variable"
+    );
     let (code, text, _) = h.run(&["jlist"]);
     assert_eq!(code, 0);
     assert!(text.contains("envdump"), "jlist lists the app: {text}");
-    assert!(!text.contains("s3cr3t"), "jlist leaks the caller's secret: {text}");
-    assert!(!text.contains("CONFORM_SECRET"), "jlist names the caller's variable: {text}");
+    assert!(
+        !text.contains("s3cr3t"),
+        "jlist leaks the caller's secret: {text}"
+    );
+    assert!(
+        !text.contains("CONFORM_SECRET"),
+        "jlist names the caller's variable: {text}"
+    );
     let (_, desc, _) = h.run(&["describe", "envdump"]);
-    assert!(!desc.contains("s3cr3t"), "describe leaks the caller's secret: {desc}");
+    assert!(
+        !desc.contains("s3cr3t"),
+        "describe leaks the caller's secret: {desc}"
+    );
     let state = std::fs::read_to_string(h.path().join("state.json")).unwrap_or_default();
-    assert!(!state.contains("s3cr3t"), "state.json leaks the caller's secret");
+    assert!(
+        !state.contains("s3cr3t"),
+        "state.json leaks the caller's secret"
+    );
 }

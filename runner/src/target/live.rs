@@ -32,21 +32,42 @@ pub fn state_dir() -> PathBuf {
 /// Start time of a process (clock ticks since boot, field 22 of `/proc/<pid>/stat`).
 fn start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
 }
 
 fn entry_path(dir: &Path, home: &Path) -> PathBuf {
-    let base = home.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let base = home
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     dir.join(format!("{}.{base}.json", std::process::id()))
 }
 
 /// Notes a new sandbox home as live (best effort: a failure only loses crash clean-up).
 pub fn register(home: &Path) {
     let dir = state_dir();
-    let Some(start) = start_time(std::process::id()) else { return };
-    let entry = Entry { pid: std::process::id(), start, home: home.to_path_buf() };
-    if std::fs::DirBuilder::new().recursive(true).create(&dir).is_ok() {
-        let _ = std::fs::write(entry_path(&dir, home), serde_json::to_vec(&entry).unwrap_or_default());
+    let Some(start) = start_time(std::process::id()) else {
+        return;
+    };
+    let entry = Entry {
+        pid: std::process::id(),
+        start,
+        home: home.to_path_buf(),
+    };
+    if std::fs::DirBuilder::new()
+        .recursive(true)
+        .create(&dir)
+        .is_ok()
+    {
+        let _ = std::fs::write(
+            entry_path(&dir, home),
+            serde_json::to_vec(&entry).unwrap_or_default(),
+        );
     }
 }
 
@@ -60,12 +81,17 @@ fn processes_of(home: &Path) -> Vec<u32> {
     let exact = format!("PM2_HOME={}", home.display()).into_bytes();
     let record = format!("CONFORM_RECORD={}/", home.display()).into_bytes();
     let me = std::process::id();
-    let Ok(rd) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|&pid| pid != me && procs::alive(pid))
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/environ"))
-                .map(|env| env.split(|&b| b == 0).any(|kv| kv == exact.as_slice() || kv.starts_with(&record)))
+                .map(|env| {
+                    env.split(|&b| b == 0)
+                        .any(|kv| kv == exact.as_slice() || kv.starts_with(&record))
+                })
                 .unwrap_or(false)
         })
         .collect()
@@ -83,10 +109,15 @@ pub struct Reaped {
 /// Cleans every home whose run is gone: kills its processes by pid, removes it and its entry.
 pub fn reap_stale() -> Vec<Reaped> {
     let dir = state_dir();
-    let Ok(rd) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for path in rd.filter_map(|e| e.ok().map(|e| e.path())) {
-        let Ok(entry) = std::fs::read(&path).map_err(|_| ()).and_then(|b| serde_json::from_slice::<Entry>(&b).map_err(|_| ())) else {
+        let Ok(entry) = std::fs::read(&path)
+            .map_err(|_| ())
+            .and_then(|b| serde_json::from_slice::<Entry>(&b).map_err(|_| ()))
+        else {
             continue;
         };
         let owner_alive = procs::alive(entry.pid) && start_time(entry.pid) == Some(entry.start);
@@ -98,12 +129,18 @@ pub fn reap_stale() -> Vec<Reaped> {
         killed.extend(procs::kill_all(&processes_of(&entry.home)));
         // only ever remove what a sandbox created: /tmp/cf.XXXXXX
         let ours = entry.home.parent() == Some(Path::new("/tmp"))
-            && entry.home.file_name().is_some_and(|n| n.to_string_lossy().starts_with("cf."));
+            && entry
+                .home
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("cf."));
         if ours {
             let _ = std::fs::remove_dir_all(&entry.home);
         }
         let _ = std::fs::remove_file(&path);
-        out.push(Reaped { home: entry.home, killed });
+        out.push(Reaped {
+            home: entry.home,
+            killed,
+        });
     }
     out
 }

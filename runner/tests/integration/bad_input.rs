@@ -12,7 +12,10 @@ use std::path::Path;
 fn every_conform_bad_input_case_fails_cleanly() {
     let cases = harness::load("conform.toml");
     let refpm_cases = harness::load("refpm.toml");
-    assert!(cases.len() + refpm_cases.len() >= 50, "the corpus has fewer than 50 cases");
+    assert!(
+        cases.len() + refpm_cases.len() >= 50,
+        "the corpus has fewer than 50 cases"
+    );
     let bin = Path::new(env!("CARGO_BIN_EXE_conform"));
     let mut failures = Vec::new();
     for case in &cases {
@@ -23,6 +26,15 @@ fn every_conform_bad_input_case_fails_cleanly() {
             Err(e) => failures.push(format!("{}: {e}", case.id)),
         }
     }
-    eprintln!("conform bad-input corpus: {} passed, {} failed", cases.len() - failures.len(), failures.len());
-    assert!(failures.is_empty(), "{} case(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    eprintln!(
+        "conform bad-input corpus: {} passed, {} failed",
+        cases.len() - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -1,7 +1,9 @@
 //! A `conform run` killed with SIGKILL cannot clean up: the next run finds what it left (through the
 //! live-sandbox entries in the state directory) and kills it by pid.
 
-use crate::common::{conform_bin, one_scenario, target, temp_tree, wait_until, with_env, workspace};
+use crate::common::{
+    conform_bin, one_scenario, target, temp_tree, wait_until, with_env, workspace,
+};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -28,12 +30,17 @@ fn conform(state: &Path, suites: &Path, reports: &Path, extra: &[&str]) -> Comma
 /// SIGKILLs each pid (the test's own clean-up when an assertion is about to fail).
 fn kill_all(pids: &[u32]) {
     for &p in pids {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p as i32), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }
 
 fn entries(state: &Path) -> Vec<std::path::PathBuf> {
-    std::fs::read_dir(state).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default()
+    std::fs::read_dir(state)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -45,7 +52,9 @@ fn leftovers_of_a_sigkilled_run_are_reaped_by_the_next_run() {
     );
     let dir = temp_tree(&[("s/t.toml", &one_scenario("t", "long", &body))]);
     let state = dir.path().join("state");
-    let mut child = conform(&state, &dir.path().join("s"), &dir.path().join("r"), &[]).spawn().expect("spawn conform");
+    let mut child = conform(&state, &dir.path().join("s"), &dir.path().join("r"), &[])
+        .spawn()
+        .expect("spawn conform");
     // daemon + 2 workers carry the tag once the app is up
     let started = wait_until(Duration::from_secs(60), || with_env(&tag).len() >= 3);
     let _ = child.kill(); // SIGKILL: no clean-up at all
@@ -59,24 +68,47 @@ fn leftovers_of_a_sigkilled_run_are_reaped_by_the_next_run() {
         .filter_map(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .filter_map(|v| v["home"].as_str().map(str::to_string))
         .collect();
-    let next = conform(&state, &dir.path().join("s"), &dir.path().join("r2"), &["--scenario", "no-such-scenario"])
-        .output()
-        .expect("run conform again");
+    let next = conform(
+        &state,
+        &dir.path().join("s"),
+        &dir.path().join("r2"),
+        &["--scenario", "no-such-scenario"],
+    )
+    .output()
+    .expect("run conform again");
     let stderr = String::from_utf8_lossy(&next.stderr).into_owned();
     let gone = wait_until(Duration::from_secs(10), || with_env(&tag).is_empty());
     if !gone {
         kill_all(&with_env(&tag));
     }
     assert!(started, "the app never started");
-    assert!(left.len() >= 3, "the killed run left nothing to clean ({left:?}): the test proves nothing");
+    assert!(
+        left.len() >= 3,
+        "the killed run left nothing to clean ({left:?}): the test proves nothing"
+    );
     assert!(!homes.is_empty(), "no live entry in {}", state.display());
-    assert_eq!(next.status.code(), Some(2), "the second run selects nothing: {stderr}");
-    assert!(stderr.contains("cleaned") && stderr.contains("left by a killed run"), "{stderr}");
-    assert!(gone, "processes of the killed run survived the next run: {:?}", with_env(&tag));
+    assert_eq!(
+        next.status.code(),
+        Some(2),
+        "the second run selects nothing: {stderr}"
+    );
+    assert!(
+        stderr.contains("cleaned") && stderr.contains("left by a killed run"),
+        "{stderr}"
+    );
+    assert!(
+        gone,
+        "processes of the killed run survived the next run: {:?}",
+        with_env(&tag)
+    );
     for h in &homes {
         assert!(!Path::new(h).exists(), "home {h} not removed");
     }
-    assert!(entries(&state).is_empty(), "entries left: {:?}", entries(&state));
+    assert!(
+        entries(&state).is_empty(),
+        "entries left: {:?}",
+        entries(&state)
+    );
 }
 
 #[test]
@@ -88,7 +120,9 @@ fn a_live_run_is_never_reaped_by_another() {
     );
     let dir = temp_tree(&[("s/t.toml", &one_scenario("t", "long", &body))]);
     let state = dir.path().join("state");
-    let mut child = conform(&state, &dir.path().join("s"), &dir.path().join("r"), &[]).spawn().expect("spawn conform");
+    let mut child = conform(&state, &dir.path().join("s"), &dir.path().join("r"), &[])
+        .spawn()
+        .expect("spawn conform");
     let started = wait_until(Duration::from_secs(60), || with_env(&tag).len() >= 2);
     // settled: the same processes twice 500 ms apart (the CLI calls of `wait-online` have ended)
     let mut before = with_env(&tag);
@@ -99,13 +133,23 @@ fn a_live_run_is_never_reaped_by_another() {
         before = now;
         same
     });
-    let other = conform(&state, &dir.path().join("s"), &dir.path().join("r2"), &["--scenario", "no-such-scenario"])
-        .output()
-        .expect("run conform again");
+    let other = conform(
+        &state,
+        &dir.path().join("s"),
+        &dir.path().join("r2"),
+        &["--scenario", "no-such-scenario"],
+    )
+    .output()
+    .expect("run conform again");
     let after = with_env(&tag);
     // end the first run the normal way (SIGINT: it stops what it started)
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT);
-    let done = wait_until(Duration::from_secs(60), || matches!(child.try_wait(), Ok(Some(_))));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    let done = wait_until(Duration::from_secs(60), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
     if !done {
         let _ = child.kill();
     }
@@ -116,8 +160,18 @@ fn a_live_run_is_never_reaped_by_another() {
     }
     assert!(started, "the app never started");
     let stderr = String::from_utf8_lossy(&other.stderr);
-    assert!(!stderr.contains("left by a killed run"), "a live run was reaped: {stderr}");
-    assert_eq!(before, after, "processes of a live run were killed by another run");
+    assert!(
+        !stderr.contains("left by a killed run"),
+        "a live run was reaped: {stderr}"
+    );
+    assert_eq!(
+        before, after,
+        "processes of a live run were killed by another run"
+    );
     assert!(gone, "the interrupted run left processes");
-    assert!(entries(&state).is_empty(), "entries left after a clean exit: {:?}", entries(&state));
+    assert!(
+        entries(&state).is_empty(),
+        "entries left after a clean exit: {:?}",
+        entries(&state)
+    );
 }
