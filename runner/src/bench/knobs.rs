@@ -22,6 +22,8 @@ pub struct Knobs {
     pub wrk: Option<PathBuf>,
     /// New-connection rate kept up during reloads (req/s).
     pub reload_rate: u32,
+    /// Shortest time from one reload's start to the next.
+    pub reload_window: Duration,
     /// Instances of the reload app.
     pub reload_instances: u32,
     /// Apps of the scale section (each `-i 4`).
@@ -42,6 +44,7 @@ impl Knobs {
             timeout: Duration::from_secs(2),
             wrk,
             reload_rate: 2000,
+            reload_window: Duration::from_secs(2),
             reload_instances: 4,
             scale_apps: 100,
             jlist_samples: 5,
@@ -54,6 +57,7 @@ impl Knobs {
             sample: Duration::from_secs(1),
             latency_sample: Duration::from_millis(500),
             ramp_step: Duration::from_millis(300),
+            reload_window: Duration::from_millis(500),
             scale_apps: 10,
             jlist_samples: 2,
             ..Knobs::full(wrk)

@@ -35,6 +35,8 @@ pub struct ConfigEcho {
     pub ramp_step_secs: f64,
     /// Load during reloads (req/s, new connection).
     pub reload_rate: u32,
+    /// Shortest reload window (s).
+    pub reload_window_secs: f64,
     /// Instances of the reload app.
     pub reload_instances: u32,
     /// Apps of the scale section.
@@ -56,6 +58,7 @@ impl ConfigEcho {
             latency_rate: k.latency_rate,
             ramp_step_secs: k.ramp_step.as_secs_f64(),
             reload_rate: k.reload_rate,
+            reload_window_secs: k.reload_window.as_secs_f64(),
             reload_instances: k.reload_instances,
             scale_apps: k.scale_apps,
             wrk: k.wrk.as_ref().map(|p| p.display().to_string()),

@@ -131,9 +131,13 @@ pub async fn execute(setup: &Setup, mut progress: impl FnMut(&str)) -> Collected
                 .iter()
                 .filter(|s| matches!(s.kind, SubjectKind::Manager { .. }))
                 .filter_map(|s| {
-                    super::stats::summarize(c.samples.get(super::figures::NEWCONN_MAX, &s.label))
+                    // the better of the ramp and wrk: a ramp cut short by a hiccup must not set it
+                    [super::figures::NEWCONN_MAX, super::figures::NEWCONN_WRK]
+                        .iter()
+                        .filter_map(|f| super::stats::summarize(c.samples.get(f, &s.label)))
+                        .map(|s| s.median)
+                        .reduce(f64::max)
                 })
-                .map(|s| s.median)
                 .collect();
             knobs.reload_rate = choose_reload_rate(knobs.reload_rate, &maxes);
             c.reload_rate = knobs.reload_rate;

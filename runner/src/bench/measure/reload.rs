@@ -2,7 +2,8 @@
 //!
 //! The load runs through all reloads; reload `i` owns the failures of requests *intended* between
 //! its start and the next reload's start (the last one: until the load stops). Failures before the
-//! first reload are reported as a note, not charged to a reload.
+//! first reload are reported as a note, not charged to a reload. A window lasts at least
+//! `reload_window` (the next reload waits), so fast and slow reloads are judged under similar loads.
 
 use super::Out;
 use crate::bench::figures::{RELOAD_FAILED, RELOAD_REQUESTS, RELOAD_WALL};
@@ -91,7 +92,13 @@ pub async fn measure(
             error = Some(format!("after reload {}: {e}", i + 1));
             break;
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // each reload window lasts at least `reload_window`, so that every reload is judged under
+        // a comparable number of requests
+        let since = Duration::from_secs_f64(
+            (t0.elapsed().as_secs_f64() * 1000.0 - starts[i]).max(0.0) / 1000.0,
+        );
+        tokio::time::sleep(Duration::from_millis(300).max(k.reload_window.saturating_sub(since)))
+            .await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let r = run.stop().await;
