@@ -402,6 +402,19 @@ impl Ctx {
             Step::SampleStop {} => {
                 if let Some(h) = self.sampler.take() {
                     h.abort();
+                    // one last sample, taken after every earlier step: a fast target may have
+                    // finished between two background samples
+                    let t_start = self.now();
+                    let procs = self.jlist().await?;
+                    let t_end = self.now();
+                    self.samples
+                        .lock()
+                        .unwrap()
+                        .push(super::background::Sample {
+                            t_start,
+                            t_end,
+                            procs,
+                        });
                 }
             }
         }
