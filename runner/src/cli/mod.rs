@@ -117,5 +117,7 @@ pub(crate) fn resolve_dirs(d: &Dirs) -> Result<(PathBuf, PathBuf), String> {
         Some(p) => p.clone(),
         None => crate::suite::find_dir("fixtures").unwrap_or_else(|| suites.with_file_name("fixtures")),
     };
+    // the app stub `require`s the fixture by path: a relative one would resolve as a module name
+    let fixtures = std::path::absolute(&fixtures).unwrap_or(fixtures);
     Ok((suites, fixtures))
 }
