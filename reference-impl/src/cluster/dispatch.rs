@@ -1,12 +1,14 @@
 //! Round-robin dispatcher for one listening socket: an accept loop that hands each connection to the
-//! next routable worker (`newconn`), requeues rejected ones, and parks connections while no worker can
-//! take them (the kernel backlog holds the rest).
+//! next routable worker (`newconn`), requeues rejected ones, and queues connections while every worker
+//! is busy (up to [`queue_max`], so an overload never overflows the kernel's listen backlog; with no
+//! routable worker at all it stops accepting and the kernel backlog holds the rest).
 
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
@@ -16,8 +18,27 @@ use super::link::{Conn, Link};
 use super::protocol::newconn_prefix;
 use super::sockets;
 
-/// Accepted connections kept in the daemon before it stops accepting.
-const QUEUE_MAX: usize = 256;
+/// Fewest accepted connections the daemon queues before it stops accepting.
+const QUEUE_MIN: usize = 256;
+/// Most accepted connections the daemon queues before it stops accepting.
+const QUEUE_CAP: usize = 65536;
+
+/// Accepted connections kept in the daemon before it stops accepting: half the fd limit (within
+/// [`QUEUE_MIN`]..=[`QUEUE_CAP`]). Like Node's primary (which accepts until `EAGAIN`), the daemon drains
+/// the kernel's accept queue while its workers are busy: a connection waiting here is served late, but
+/// once the listen backlog (511) is full the kernel drops new SYNs and clients retry only after 1 s, 3 s,
+/// 7 s, so a short overload would turn into connections that time out before they are even accepted.
+fn queue_max() -> usize {
+    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map(|(soft, _)| soft)
+            .unwrap_or(0);
+        usize::try_from(soft / 2)
+            .unwrap_or(QUEUE_CAP)
+            .clamp(QUEUE_MIN, QUEUE_CAP)
+    })
+}
 /// Connections accepted per wake-up before dispatching them.
 const ACCEPT_BATCH: usize = 64;
 /// After this many refusals in a row a connection is retried only after [`RETRY_BACKOFF`] (a worker at
@@ -30,7 +51,7 @@ struct State {
     workers: Vec<Arc<Link>>,
     next: usize,
     queue: VecDeque<Conn>,
-    /// Connections waiting out [`RETRY_BACKOFF`] (count towards the accept limit).
+    /// Connections waiting out [`RETRY_BACKOFF`] (count towards the accept limit, [`queue_max`]).
     parked: usize,
     closed: bool,
 }
@@ -40,6 +61,8 @@ pub struct Dispatcher {
     prefix: Vec<u8>,
     state: Mutex<State>,
     wake: Notify,
+    /// Connections accepted since the last trace line (`REFPM_TRACE_RR`).
+    accepted: AtomicU64,
 }
 
 impl Dispatcher {
@@ -55,10 +78,15 @@ impl Dispatcher {
                 closed: false,
             }),
             wake: Notify::new(),
+            accepted: AtomicU64::new(0),
         });
         // SAFETY: the Arc keeps the listening fd open for the AsyncFd's whole life.
+        let lfd = listener.clone();
         let afd = unsafe { AsyncFd::register_with_interest(listener, Interest::READABLE) }?;
         tokio::spawn(accept_loop(disp.clone(), afd));
+        if std::env::var_os("REFPM_TRACE_RR").is_some() {
+            tokio::spawn(super::rr_trace::run(Arc::downgrade(&disp), lfd));
+        }
         Ok(disp)
     }
 
@@ -148,12 +176,15 @@ impl Dispatcher {
     }
 
     fn submit_batch(self: &Arc<Self>, batch: &mut Vec<OwnedFd>) {
+        self.accepted
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         let mut st = self.state.lock().unwrap();
         for fd in batch.drain(..) {
             let conn = Conn {
                 fd: Arc::new(fd),
                 tries: 0,
                 avoid: None,
+                since: Instant::now(),
             };
             if st.closed {
                 continue;
@@ -186,7 +217,7 @@ impl Dispatcher {
         }
         waiting.append(&mut st.queue);
         st.queue = waiting;
-        if st.queue.len() + st.parked < QUEUE_MAX {
+        if st.queue.len() + st.parked < queue_max() {
             self.wake.notify_one();
         }
     }
@@ -201,12 +232,41 @@ impl Dispatcher {
         self.wake.notify_one();
     }
 
+    /// One line of the dispatcher's state for `REFPM_TRACE_RR` (accepted since the last line, queue,
+    /// age of its head, parked, workers as `id:unanswered/oldest`); `None` once closed.
+    pub(super) fn trace_line(&self) -> Option<String> {
+        let st = self.state.lock().unwrap();
+        if st.closed {
+            return None;
+        }
+        let ws: Vec<String> = st
+            .workers
+            .iter()
+            .map(|w| {
+                let (n, age) = w.pending_info();
+                let dead = if w.is_dead() { "!dead" } else { "" };
+                format!("{}:{n}/{age}ms{dead}", w.id)
+            })
+            .collect();
+        let head = st
+            .queue
+            .front()
+            .map_or(0, |c| c.since.elapsed().as_millis());
+        Some(format!(
+            "acc={} queue={} head={head}ms parked={} workers=[{}]",
+            self.accepted.swap(0, Ordering::Relaxed),
+            st.queue.len(),
+            st.parked,
+            ws.join(" ")
+        ))
+    }
+
     fn can_accept(&self) -> Option<bool> {
         let st = self.state.lock().unwrap();
         if st.closed {
             return None;
         }
-        Some(!st.workers.is_empty() && st.queue.len() + st.parked < QUEUE_MAX)
+        Some(!st.workers.is_empty() && st.queue.len() + st.parked < queue_max())
     }
 }
 

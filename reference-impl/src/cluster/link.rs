@@ -26,11 +26,14 @@ pub struct Conn {
     pub tries: u32,
     /// The worker that last refused it (or died holding it): tried last.
     pub avoid: Option<u64>,
+    /// When the daemon accepted it.
+    pub since: std::time::Instant,
 }
 
 struct Pending {
     conn: Conn,
     disp: Arc<Dispatcher>,
+    since: std::time::Instant,
 }
 
 /// The primary's state for one worker.
@@ -103,6 +106,7 @@ impl Link {
             Pending {
                 conn,
                 disp: disp.clone(),
+                since: std::time::Instant::now(),
             },
         );
         Ok(())
@@ -122,6 +126,17 @@ impl Link {
             p.disp.submit(conn);
         }
         p.disp.pump();
+    }
+
+    /// For tracing: (unanswered newconns, age of the oldest in ms).
+    pub fn pending_info(&self) -> (usize, u128) {
+        let p = self.pending.lock().unwrap();
+        let oldest = p
+            .values()
+            .map(|x| x.since.elapsed().as_millis())
+            .max()
+            .unwrap_or(0);
+        (p.len(), oldest)
     }
 
     /// The channel died: no more connections; unanswered ones go to other workers.

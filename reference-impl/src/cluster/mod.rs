@@ -10,9 +10,12 @@
 //! `newconn` per worker, as Node's primary): 40 sequential connections over 2 workers split 20/20, and a
 //! busy worker never holds connections another could take. A connection a worker refuses, or that was in
 //! flight to a worker whose channel died, goes to another worker; with no routable worker it waits (and
-//! the kernel backlog holds the rest) until one joins or the group is released. UDP servers get one
-//! `SO_REUSEPORT` socket per worker, so the kernel spreads distinct clients over all workers. All cluster
-//! I/O runs on one dedicated balancer thread.
+//! the kernel backlog holds the rest) until one joins or the group is released; while workers are merely
+//! busy the daemon keeps accepting into its own queue (bounded by the fd limit), as Node's primary does,
+//! so a burst never overflows the listen backlog (the kernel would drop SYNs, clients retry after 1-7 s).
+//! UDP servers get one `SO_REUSEPORT` socket per worker, so the kernel spreads distinct clients over all
+//! workers. All cluster I/O runs on one dedicated balancer thread. `REFPM_TRACE_RR` in the daemon's
+//! environment logs each round-robin listener's state every 100 ms (see `rr_trace`).
 //!
 //! API changes: none to the agreed signatures. Additions: [`Balancer::open_keys`] (number of open keys,
 //! for tests and status), the `protocol` and `sockets` modules. Behaviour notes: `Worker::signal` returns
@@ -28,6 +31,7 @@ mod balancer;
 mod dispatch;
 mod link;
 pub mod protocol;
+mod rr_trace;
 pub mod sockets;
 mod worker;
 

@@ -1,5 +1,6 @@
 //! End-to-end tests with real `node` workers and tiny apps written to a temp dir.
 
+mod backlog;
 mod bench;
 mod handoff;
 mod harness;
