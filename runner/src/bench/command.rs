@@ -22,7 +22,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub report_dir: PathBuf,
     /// Rounds of the throughput and CLI sections (subjects alternate within each round).
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub rounds: u32,
     /// Reloads under load per manager (spread over the rounds).
     #[arg(long, value_name = "K", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
