@@ -38,14 +38,18 @@ struct CorpusFile {
 
 /// The repository root (two levels above a crate's manifest dir).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Loads `corpus/bad-input/<name>`.
 pub fn load(name: &str) -> Vec<Case> {
     let path = repo_root().join("corpus/bad-input").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let file: CorpusFile = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let file: CorpusFile =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     file.case
 }
 
@@ -97,7 +101,9 @@ pub fn run_with_deadline(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
     let start = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
@@ -119,18 +125,28 @@ pub fn run_with_deadline(
 pub fn processes_of_home(home: &Path) -> Vec<i32> {
     let needle = format!("PM2_HOME={}", home.display());
     let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return found };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
     for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
         if pid == std::process::id() as i32 {
             continue;
         }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
         if !environ.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
             continue;
         }
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let state = stat.rsplit(')').next().and_then(|s| s.split_whitespace().next()).unwrap_or("");
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or("");
         if state != "Z" && !state.is_empty() {
             found.push(pid);
         }
@@ -141,8 +157,15 @@ pub fn processes_of_home(home: &Path) -> Vec<i32> {
 /// Runs one case with `bin`. `after` runs once the command returned, with the home it used, and returns
 /// its own problems (refpm's: the table must be empty, then the daemon is killed); then nothing of that home
 /// may be left running. Returns an error describing every rule the case broke; kills anything left running.
-pub fn run_case(bin: &Path, case: &Case, after: &dyn Fn(&Path) -> Vec<String>) -> Result<Outcome, String> {
-    let base = tempfile::Builder::new().prefix("bi.").tempdir_in("/tmp").map_err(|e| e.to_string())?;
+pub fn run_case(
+    bin: &Path,
+    case: &Case,
+    after: &dyn Fn(&Path) -> Vec<String>,
+) -> Result<Outcome, String> {
+    let base = tempfile::Builder::new()
+        .prefix("bi.")
+        .tempdir_in("/tmp")
+        .map_err(|e| e.to_string())?;
     let dir = base.path().join("d");
     let home = base.path().join("h");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -159,9 +182,14 @@ pub fn run_case(bin: &Path, case: &Case, after: &dyn Fn(&Path) -> Vec<String>) -
     for (k, v) in &case.env {
         env.insert(k.clone(), expand(v, &dir, &home, &long));
     }
-    let args: Vec<String> = case.args.iter().map(|a| expand(a, &dir, &home, &long)).collect();
+    let args: Vec<String> = case
+        .args
+        .iter()
+        .map(|a| expand(a, &dir, &home, &long))
+        .collect();
     let mut problems = Vec::new();
-    let (code, stdout, stderr) = run_with_deadline(bin, &args, &dir, &env, Duration::from_secs(60))?;
+    let (code, stdout, stderr) =
+        run_with_deadline(bin, &args, &dir, &env, Duration::from_secs(60))?;
     if code != case.exit {
         problems.push(format!("exit {code}, expected {}", case.exit));
     }
@@ -177,12 +205,25 @@ pub fn run_case(bin: &Path, case: &Case, after: &dyn Fn(&Path) -> Vec<String>) -
     if !left.is_empty() {
         problems.push(format!("processes left running: {left:?}"));
         for pid in left {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
     if problems.is_empty() {
-        Ok(Outcome { base, dir, home: used_home, stderr, stdout })
+        Ok(Outcome {
+            base,
+            dir,
+            home: used_home,
+            stderr,
+            stdout,
+        })
     } else {
-        Err(format!("{}: {}\n--- stderr:\n{stderr}\n--- stdout:\n{stdout}", case.id, problems.join("; ")))
+        Err(format!(
+            "{}: {}\n--- stderr:\n{stderr}\n--- stdout:\n{stdout}",
+            case.id,
+            problems.join("; ")
+        ))
     }
 }

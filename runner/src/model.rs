@@ -205,13 +205,21 @@ impl Summary {
     pub fn from_results(results: &[ScenarioResult]) -> Self {
         let mut s = Summary::default();
         for r in results {
-            *s.by_verdict.entry(r.verdict.as_str().to_string()).or_default() += 1;
+            *s.by_verdict
+                .entry(r.verdict.as_str().to_string())
+                .or_default() += 1;
             let level = serde_json::to_value(r.level)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
-            *s.by_level.entry(level).or_default().entry(r.verdict.as_str().to_string()).or_default() += 1;
-            if r.level == Level::Must && matches!(r.verdict, Verdict::Fail | Verdict::Error | Verdict::Flaky) {
+            *s.by_level
+                .entry(level)
+                .or_default()
+                .entry(r.verdict.as_str().to_string())
+                .or_default() += 1;
+            if r.level == Level::Must
+                && matches!(r.verdict, Verdict::Fail | Verdict::Error | Verdict::Flaky)
+            {
                 s.must_failures += 1;
             }
         }

@@ -66,7 +66,11 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { crate::exit::USAGE } else { crate::exit::OK };
+            return if e.use_stderr() {
+                crate::exit::USAGE
+            } else {
+                crate::exit::OK
+            };
         }
     };
     match cli.command {
@@ -90,8 +94,10 @@ pub(crate) fn diagnostic(err: crate::suite::SuiteError) -> i32 {
 }
 
 fn read_report(p: &std::path::Path) -> Result<crate::model::RunReport, String> {
-    let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{} is not a conform results.json: {e}", p.display()))
+    let text =
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a conform results.json: {e}", p.display()))
 }
 
 fn diff(a: &std::path::Path, b: &std::path::Path) -> i32 {
@@ -111,11 +117,14 @@ fn diff(a: &std::path::Path, b: &std::path::Path) -> i32 {
 pub(crate) fn resolve_dirs(d: &Dirs) -> Result<(PathBuf, PathBuf), String> {
     let suites = match &d.suites {
         Some(p) => p.clone(),
-        None => crate::suite::find_dir("suites").ok_or("no `suites/` directory found (use --suites DIR)")?,
+        None => crate::suite::find_dir("suites")
+            .ok_or("no `suites/` directory found (use --suites DIR)")?,
     };
     let fixtures = match &d.fixtures {
         Some(p) => p.clone(),
-        None => crate::suite::find_dir("fixtures").unwrap_or_else(|| suites.with_file_name("fixtures")),
+        None => {
+            crate::suite::find_dir("fixtures").unwrap_or_else(|| suites.with_file_name("fixtures"))
+        }
     };
     // the app stub `require`s the fixture by path: a relative one would resolve as a module name
     let fixtures = std::path::absolute(&fixtures).unwrap_or(fixtures);

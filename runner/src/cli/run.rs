@@ -36,7 +36,12 @@ pub struct RunArgs {
     #[arg(long, requires = "baseline")]
     pub update_baseline: bool,
     /// Multiply every deadline and tolerance (e.g. 2 on a slow machine).
-    #[arg(long, value_name = "F", default_value_t = 1.0, env = "CONFORM_TIME_SCALE")]
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 1.0,
+        env = "CONFORM_TIME_SCALE"
+    )]
     pub time_scale: f64,
     /// Directories.
     #[command(flatten)]

@@ -194,7 +194,10 @@ pub fn fold_repeats(verdicts: &[Verdict]) -> (Verdict, Option<String>) {
         Some(first) if verdicts.iter().all(|v| v == first) => (*first, None),
         Some(_) => {
             let list: Vec<&str> = verdicts.iter().map(|v| v.as_str()).collect();
-            (Verdict::Flaky, Some(format!("verdicts varied: {}", list.join(", "))))
+            (
+                Verdict::Flaky,
+                Some(format!("verdicts varied: {}", list.join(", "))),
+            )
         }
     }
 }
@@ -218,14 +221,17 @@ async fn run_repeated(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Scenar
     if repeat > 1 {
         let (v, why) = fold_repeats(&verdicts);
         if let Some(why) = why {
-            r.reason = if r.reason.is_empty() { why } else { format!("{why}; last: {}", r.reason) };
+            r.reason = if r.reason.is_empty() {
+                why
+            } else {
+                format!("{why}; last: {}", r.reason)
+            };
         }
         r.verdict = v;
         r.repeats = verdicts;
     }
     r
 }
-
 
 /// Runs `scenarios` against one target, sending events to `events`; returns the (possibly partial,
 /// when cancelled) report.

@@ -94,7 +94,8 @@ impl Ctx {
                 self.values.insert("failed_requests".into(), f as f64);
                 let reloads = self.spans.iter().filter(|s| s.kind == "reload").count();
                 if reloads > 0 {
-                    self.values.insert("failed_per_reload".into(), f as f64 / reloads as f64);
+                    self.values
+                        .insert("failed_per_reload".into(), f as f64 / reloads as f64);
                 }
                 self.values.insert("requests".into(), total as f64);
                 let bad: Vec<String> = r
