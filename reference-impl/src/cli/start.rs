@@ -9,16 +9,21 @@ use crate::config::{AppSpec, is_config_file, load_ecosystem};
 use crate::home::{Home, absolutise};
 use crate::protocol::{Command, StartRequest, Target, TargetRequest};
 
-/// Parses a non-negative millisecond flag, naming the flag on error.
-fn ms_flag(flag: &str, v: &Option<String>) -> Result<Option<u64>, String> {
+/// Parses a non-negative integer flag, naming the flag and what it counts (`unit`) on error.
+fn int_flag(flag: &str, unit: &str, v: &Option<String>) -> Result<Option<u64>, String> {
     let Some(raw) = v else { return Ok(None) };
     let value = serde_json::Value::String(raw.trim().to_string());
     match crate::config::parse_ms(&value) {
         Some(n) => Ok(Some(n)),
         None => Err(format!(
-            "invalid value \"{raw}\" for {flag}: expected a non-negative integer number of milliseconds"
+            "invalid value \"{raw}\" for {flag}: expected a non-negative integer {unit}"
         )),
     }
+}
+
+/// Parses a non-negative millisecond flag, naming the flag on error.
+fn ms_flag(flag: &str, v: &Option<String>) -> Result<Option<u64>, String> {
+    int_flag(flag, "number of milliseconds", v)
 }
 
 /// A script start request from the flags.
@@ -44,7 +49,7 @@ fn script_spec(a: &StartArgs, target: &str) -> Result<AppSpec, String> {
     spec.kill_timeout = ms_flag("-k/--kill-timeout", &a.kill_timeout)?;
     spec.shutdown_with_message = a.shutdown_with_message;
     spec.autorestart = !a.no_autorestart;
-    spec.max_restarts = ms_flag("--max-restarts", &a.max_restarts)?;
+    spec.max_restarts = int_flag("--max-restarts", "count", &a.max_restarts)?;
     spec.restart_delay = ms_flag("--restart-delay", &a.restart_delay)?;
     spec.exp_backoff_restart_delay =
         ms_flag("--exp-backoff-restart-delay", &a.exp_backoff_restart_delay)?;
@@ -95,12 +100,12 @@ pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, String> {
     for (flag, v) in [
         ("--listen-timeout", &a.listen_timeout),
         ("-k/--kill-timeout", &a.kill_timeout),
-        ("--max-restarts", &a.max_restarts),
         ("--restart-delay", &a.restart_delay),
         ("--exp-backoff-restart-delay", &a.exp_backoff_restart_delay),
     ] {
         ms_flag(flag, v)?;
     }
+    int_flag("--max-restarts", "count", &a.max_restarts)?;
     let env = caller_env();
     let mut jobs = vec![];
     for t in &targets {

@@ -52,7 +52,8 @@ impl Instances {
 }
 
 /// The app under test, given to the target as CLI flags (`start`) or an ecosystem file (`start-ecosystem`).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A scenario without an `app` table gets [`AppConfig::default`], named `app` like a parsed empty table.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppConfig {
     /// App name (default `app`).
@@ -81,6 +82,22 @@ pub struct AppConfig {
 
 fn default_name() -> String {
     "app".to_string()
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            name: default_name(),
+            instances: None,
+            kill_timeout: None,
+            listen_timeout: None,
+            wait_ready: false,
+            instance_var: None,
+            shutdown_with_message: false,
+            exec_mode: None,
+            env: BTreeMap::new(),
+        }
+    }
 }
 
 /// Another app in the same ecosystem file (for `--only`), on its own port and record.
@@ -145,5 +162,15 @@ impl Scenario {
             .instance_var
             .as_deref()
             .unwrap_or("NODE_APP_INSTANCE")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_absent_app_table_is_named_like_an_empty_one() {
+        let empty: super::AppConfig = toml::from_str("").unwrap();
+        assert_eq!(super::AppConfig::default().name, empty.name);
+        assert_eq!(empty.name, "app");
     }
 }
