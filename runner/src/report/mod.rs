@@ -14,6 +14,9 @@ pub mod baseline;
 mod error;
 mod fmt;
 mod html;
+
+/// HTML escaping shared with the bench page.
+pub(crate) use html::escape as html_escape;
 mod junit;
 mod matrix;
 mod terminal;
