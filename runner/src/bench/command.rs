@@ -6,6 +6,7 @@ use super::plan::{PlanInput, subjects};
 use super::procinfo::{MARKER_VAR, with_var};
 use super::report::{self, ConfigEcho};
 use super::runner::{Setup, execute};
+use crate::cli::is_executable;
 use crate::engine::Cancel;
 use crate::exit;
 use std::path::{Path, PathBuf};
@@ -50,13 +51,6 @@ fn usage(msg: impl std::fmt::Display) -> i32 {
     exit::USAGE
 }
 
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
 /// Checks the fixtures directory holds what the bench starts.
 fn check_fixtures(dir: &Path) -> Result<(), String> {
     for f in ["http.js", "bench/node-cluster.js", "bench/idle.sh"] {
@@ -83,22 +77,9 @@ pub fn run(args: BenchArgs) -> i32 {
         return usage(e);
     }
     let fixtures = std::fs::canonicalize(&fixtures).unwrap_or(fixtures);
-    let node = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("node").is_file()));
-    if !node {
-        return usage("`node` not found on PATH (the fixtures are Node apps)");
-    }
-    for t in &args.targets {
-        if !t.starts_with("npm:") && t.contains('/') && !is_executable(Path::new(t)) {
-            return usage(format!("target `{t}` not found or not executable"));
-        }
-    }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::cli::preflight(&args.targets) {
         Ok(r) => r,
-        Err(e) => return usage(format!("cannot start the async runtime: {e}")),
+        Err(e) => return usage(e),
     };
     let code = rt.block_on(run_async(args, fixtures));
     // whatever happened, nothing this bench started may outlive it

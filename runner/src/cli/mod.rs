@@ -87,6 +87,33 @@ pub(crate) fn usage_error(msg: impl std::fmt::Display) -> i32 {
     crate::exit::USAGE
 }
 
+/// Checks shared by `run` and `bench` before anything starts: `node` on PATH, every path target an
+/// executable; then builds the async runtime. The error is a user-facing sentence.
+pub(crate) fn preflight(targets: &[String]) -> Result<tokio::runtime::Runtime, String> {
+    let node = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("node").is_file()));
+    if !node {
+        return Err("`node` not found on PATH (the fixtures are Node apps)".into());
+    }
+    for t in targets {
+        if !t.starts_with("npm:") && t.contains('/') && !is_executable(std::path::Path::new(t)) {
+            return Err(format!("target `{t}` not found or not executable"));
+        }
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// Whether `p` is a file with an execute bit.
+pub(crate) fn is_executable(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
 /// Prints a miette diagnostic (suite errors) and returns the usage exit code.
 pub(crate) fn diagnostic(err: crate::suite::SuiteError) -> i32 {
     eprintln!("{:?}", miette::Report::new(err));

@@ -1,5 +1,6 @@
 //! `conform run`: resolve targets, run the selected scenarios, write reports, compare baselines.
 
+use super::is_executable;
 use super::{Dirs, diagnostic, resolve_dirs, usage_error};
 use crate::engine::{RunConfig, run_target};
 use crate::exit;
@@ -56,19 +57,6 @@ fn baseline_path(base: &Path, label: &str) -> PathBuf {
     }
 }
 
-fn node_on_path() -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("node").is_file()))
-        .unwrap_or(false)
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
 /// Runs `conform run`; returns the exit code.
 pub fn run(args: RunArgs) -> i32 {
     // homes left by a run that was killed (SIGKILL): kill their processes by pid, remove them
@@ -115,20 +103,9 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return diagnostic(e),
     };
-    if !node_on_path() {
-        return usage_error("`node` not found on PATH (the fixtures are Node apps)");
-    }
-    for t in &args.targets {
-        if !t.starts_with("npm:") && t.contains('/') && !is_executable(Path::new(t)) {
-            return usage_error(format!("target `{t}` not found or not executable"));
-        }
-    }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match super::preflight(&args.targets) {
         Ok(r) => r,
-        Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
+        Err(e) => return usage_error(e),
     };
     let cfg = match RunConfig::new(
         fixtures_dir,
