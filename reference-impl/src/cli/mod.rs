@@ -220,18 +220,7 @@ fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Op) -> Result<i32, String> {
     let mut requests = vec![];
     for t in &a.targets {
         let target = if is_config_file(t) {
-            let only: Option<Vec<String>> = a.only.as_ref().map(|o| {
-                o.split([',', ' '])
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect()
-            });
-            let (apps, warnings) =
-                load_ecosystem(Path::new(t), a.env.as_deref(), only.as_deref(), None)
-                    .map_err(|e| e.to_string())?;
-            for w in warnings {
-                ui.err(format!("[PM2][WARN] {w}"));
-            }
+            let apps = load_file_apps(ui, t, a.only.as_deref(), a.env.as_deref())?;
             Target::Apps(apps)
         } else {
             Target::Name(t.clone())
@@ -306,4 +295,26 @@ pub(crate) fn pid_alive(pid: i32) -> bool {
             .is_some_and(|st| st != "Z" && st != "X"),
         Err(_) => false,
     }
+}
+
+/// Loads the apps of an ecosystem file for `start`/`stop`/`reload`/…: `--only a,b` (split on `,` or
+/// space) and `--env name` applied, warnings printed as PM2 does.
+pub(crate) fn load_file_apps(
+    ui: &Ui,
+    file: &str,
+    only: Option<&str>,
+    env: Option<&str>,
+) -> Result<Vec<crate::config::AppSpec>, String> {
+    let only: Option<Vec<String>> = only.map(|o| {
+        o.split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    });
+    let (apps, warnings) =
+        load_ecosystem(Path::new(file), env, only.as_deref(), None).map_err(|e| e.to_string())?;
+    for w in warnings {
+        ui.err(format!("[PM2][WARN] {w}"));
+    }
+    Ok(apps)
 }

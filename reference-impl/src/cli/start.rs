@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use super::args::StartArgs;
-use super::{Ui, call, caller_env, client, print_table};
-use crate::config::{AppSpec, is_config_file, load_ecosystem};
+use super::{Ui, call, caller_env, client, load_file_apps, print_table};
+use crate::config::{AppSpec, is_config_file};
 use crate::home::{Home, absolutise};
 use crate::protocol::{Command, StartRequest, Target, TargetRequest};
 
@@ -110,18 +110,7 @@ pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, String> {
     let mut jobs = vec![];
     for t in &targets {
         if is_config_file(t) {
-            let only: Option<Vec<String>> = a.only.as_ref().map(|o| {
-                o.split([',', ' '])
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect()
-            });
-            let (apps, warnings) =
-                load_ecosystem(Path::new(t), a.env.as_deref(), only.as_deref(), None)
-                    .map_err(|e| e.to_string())?;
-            for w in warnings {
-                ui.err(format!("[PM2][WARN] {w}"));
-            }
+            let apps = load_file_apps(ui, t, a.only.as_deref(), a.env.as_deref())?;
             jobs.push(Job::Start(StartRequest {
                 apps,
                 force: a.force,
