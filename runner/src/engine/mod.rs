@@ -15,6 +15,7 @@ pub mod record;
 mod scenario;
 mod steps;
 mod stop_requests;
+mod target_cli;
 
 pub use scenario::verdict_of;
 

@@ -1,17 +1,16 @@
 //! Executing the step vocabulary against the target.
 
-use super::background::{self, spawn_sampler};
+use super::background::spawn_sampler;
 use super::ctx::{Abort, Ctx, StepSpan};
 use crate::load::{ConnMode, LoadRun, LoadSpec, Protocol};
 use crate::model::CheckResult;
-use crate::suite::{ActOn, LoadMode, LoadProtocol, Step};
-use crate::target::{CmdOutput, Proc};
+use crate::suite::{LoadMode, LoadProtocol, Step};
 use std::time::Duration;
 
 /// Default deadline of one lifecycle command before `--time-scale`.
 pub(super) const CMD_MS: u64 = 30_000;
 
-fn failed(name: &str, expected: String, observed: String) -> Abort {
+pub(super) fn failed(name: &str, expected: String, observed: String) -> Abort {
     Abort::Failed(CheckResult {
         name: name.to_string(),
         passed: false,
@@ -31,78 +30,6 @@ pub fn fixture_protocol(fixture: &str) -> Protocol {
 }
 
 impl Ctx {
-    fn act_on(&self, on: ActOn) -> String {
-        match on {
-            ActOn::App => self.sc.app.name.clone(),
-            ActOn::All => "all".to_string(),
-            ActOn::Ecosystem => "ecosystem.json".to_string(),
-        }
-    }
-
-    /// Runs one target command as step `kind`, recording its span and exit code.
-    pub(super) async fn cli(
-        &mut self,
-        kind: &str,
-        args: &[String],
-        deadline_ms: u64,
-    ) -> Result<CmdOutput, Abort> {
-        let start = self.now();
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let deadline = self.scaled(deadline_ms);
-        let out = self
-            .sb
-            .run(&self.target, &argv, deadline)
-            .await
-            .map_err(|e| Abort::Error(format!("cannot run {}: {e}", self.target.display())))?;
-        let end = self.now();
-        self.spans.push(StepSpan {
-            kind: kind.to_string(),
-            start,
-            end,
-            exit: out.code,
-        });
-        let n = self.spans.iter().filter(|s| s.kind == kind).count();
-        self.values.insert(format!("{kind}.{n}.ms"), end - start);
-        if let Some(c) = out.code {
-            self.values.insert(format!("{kind}.{n}.exit"), c as f64);
-        }
-        if out.timed_out {
-            return Err(Abort::Error(format!(
-                "`{}` did not return within {} ms",
-                args.join(" "),
-                deadline.as_millis()
-            )));
-        }
-        if let Some(line) = out.unsupported_line() {
-            return Err(Abort::Unsupported(format!("`{}`: {line}", args.join(" "))));
-        }
-        Ok(out)
-    }
-
-    async fn jlist(&self) -> Result<Vec<Proc>, Abort> {
-        match background::jlist(
-            &self.sb,
-            &self.target,
-            self.sc.instance_var(),
-            self.scaled(CMD_MS),
-        )
-        .await
-        {
-            Ok(Some(l)) => Ok(l),
-            Ok(None) => Err(failed(
-                "jlist",
-                "a JSON array from `jlist`".into(),
-                "no JSON array in its output".into(),
-            )),
-            Err(e) => Err(Abort::Error(e)),
-        }
-    }
-
-    /// The app's processes in a listing.
-    pub fn app_procs<'a>(&self, l: &'a [Proc]) -> Vec<&'a Proc> {
-        l.iter().filter(|p| p.name == self.sc.app.name).collect()
-    }
-
     /// Runs one step.
     pub async fn exec(&mut self, step: &Step) -> Result<(), Abort> {
         match step {

@@ -1,0 +1,84 @@
+//! Driving the target's command line for the steps: one command with its span and exit code recorded,
+//! `jlist`, and the names a step acts on.
+
+use super::background;
+use super::ctx::{Abort, Ctx, StepSpan};
+use super::steps::{CMD_MS, failed};
+use crate::suite::ActOn;
+use crate::target::{CmdOutput, Proc};
+
+impl Ctx {
+    /// The CLI argument naming what a step acts on.
+    pub(super) fn act_on(&self, on: ActOn) -> String {
+        match on {
+            ActOn::App => self.sc.app.name.clone(),
+            ActOn::All => "all".to_string(),
+            ActOn::Ecosystem => "ecosystem.json".to_string(),
+        }
+    }
+
+    /// Runs one target command as step `kind`, recording its span and exit code.
+    pub(super) async fn cli(
+        &mut self,
+        kind: &str,
+        args: &[String],
+        deadline_ms: u64,
+    ) -> Result<CmdOutput, Abort> {
+        let start = self.now();
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let deadline = self.scaled(deadline_ms);
+        let out = self
+            .sb
+            .run(&self.target, &argv, deadline)
+            .await
+            .map_err(|e| Abort::Error(format!("cannot run {}: {e}", self.target.display())))?;
+        let end = self.now();
+        self.spans.push(StepSpan {
+            kind: kind.to_string(),
+            start,
+            end,
+            exit: out.code,
+        });
+        let n = self.spans.iter().filter(|s| s.kind == kind).count();
+        self.values.insert(format!("{kind}.{n}.ms"), end - start);
+        if let Some(c) = out.code {
+            self.values.insert(format!("{kind}.{n}.exit"), c as f64);
+        }
+        if out.timed_out {
+            return Err(Abort::Error(format!(
+                "`{}` did not return within {} ms",
+                args.join(" "),
+                deadline.as_millis()
+            )));
+        }
+        if let Some(line) = out.unsupported_line() {
+            return Err(Abort::Unsupported(format!("`{}`: {line}", args.join(" "))));
+        }
+        Ok(out)
+    }
+
+    /// The target's `jlist`, parsed; a missing JSON array fails the scenario.
+    pub(super) async fn jlist(&self) -> Result<Vec<Proc>, Abort> {
+        match background::jlist(
+            &self.sb,
+            &self.target,
+            self.sc.instance_var(),
+            self.scaled(CMD_MS),
+        )
+        .await
+        {
+            Ok(Some(l)) => Ok(l),
+            Ok(None) => Err(failed(
+                "jlist",
+                "a JSON array from `jlist`".into(),
+                "no JSON array in its output".into(),
+            )),
+            Err(e) => Err(Abort::Error(e)),
+        }
+    }
+
+    /// The app's processes in a listing.
+    pub fn app_procs<'a>(&self, l: &'a [Proc]) -> Vec<&'a Proc> {
+        l.iter().filter(|p| p.name == self.sc.app.name).collect()
+    }
+}
