@@ -113,11 +113,26 @@ pub struct WorkerSpan {
     pub end_ms: Option<f64>,
 }
 
+/// Reads a map of figures, leaving out entries written as `null` (a NaN or infinite figure).
+fn finite_values<'de, D>(d: D) -> Result<BTreeMap<String, f64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let raw: BTreeMap<String, Option<f64>> = Deserialize::deserialize(d)?;
+    Ok(raw.into_iter().filter_map(|(k, v)| Some((k, v?))).collect())
+}
+
 /// Everything measured in a scenario; every field is optional because scenarios measure different things.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
-    /// Named numbers (`failed_requests`, `reload_ms`, `instances_jlist`, ...).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Named numbers (`failed_requests`, `reload_ms`, `instances_jlist`, ...). JSON has no NaN or
+    /// infinity: serde_json writes them as `null`, and reading drops such entries instead of failing,
+    /// so a `results.json` with one undefined figure still loads in `conform diff` and baselines.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "finite_values"
+    )]
     pub values: BTreeMap<String, f64>,
     /// Requests served per worker pid (distribution scenarios).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -277,4 +292,21 @@ pub enum RunEvent {
         /// The complete report.
         report: Box<RunReport>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Figures;
+
+    #[test]
+    fn a_nan_figure_round_trips_as_absent_instead_of_breaking_the_file() {
+        let mut f = Figures::default();
+        f.values.insert("ok".into(), 1.5);
+        f.values.insert("undefined".into(), f64::NAN);
+        let text = serde_json::to_string(&f).unwrap();
+        assert!(text.contains("\"undefined\":null"), "{text}");
+        let back: Figures = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.values.get("ok"), Some(&1.5));
+        assert!(!back.values.contains_key("undefined"));
+    }
 }
