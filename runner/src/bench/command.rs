@@ -3,10 +3,9 @@
 
 use super::knobs::{Knobs, find_wrk};
 use super::plan::{PlanInput, subjects};
-use super::procinfo::{MARKER_VAR, with_var};
+use super::procinfo::MARKER_VAR;
 use super::report::{self, ConfigEcho};
 use super::runner::{Setup, execute};
-use crate::cli::is_executable;
 use crate::engine::Cancel;
 use crate::exit;
 use std::path::{Path, PathBuf};
@@ -90,7 +89,7 @@ pub fn run(args: BenchArgs) -> i32 {
 /// SIGKILLs every live process carrying this bench's marker, and waits (bounded) until they are gone.
 fn sweep() {
     let me = std::process::id().to_string();
-    let left = with_var(MARKER_VAR, &me);
+    let left = crate::target::procs::with_env(MARKER_VAR, &me);
     if left.is_empty() {
         return;
     }
@@ -100,37 +99,16 @@ fn sweep() {
     );
     crate::target::procs::kill_all(&left);
     let end = Instant::now() + Duration::from_secs(3);
-    while !with_var(MARKER_VAR, &me).is_empty() && Instant::now() < end {
+    while !crate::target::procs::with_env(MARKER_VAR, &me).is_empty() && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 async fn run_async(args: BenchArgs, fixtures: PathBuf) -> i32 {
-    let specs: Vec<Option<String>> = if args.targets.is_empty() {
-        vec![None]
-    } else {
-        args.targets.iter().cloned().map(Some).collect()
+    let targets = match crate::cli::resolve_targets(&args.targets).await {
+        Ok(t) => t,
+        Err(e) => return usage(e),
     };
-    let mut targets = Vec::new();
-    for s in &specs {
-        match crate::target::resolve(s.as_deref()).await {
-            Ok(t) if is_executable(&t.command) => targets.push(t),
-            Ok(t) => {
-                return usage(format!(
-                    "target `{}` is not executable",
-                    t.command.display()
-                ));
-            }
-            Err(e) => {
-                let hint = if s.is_none() {
-                    " (build it with `cargo build -p refpm`, or pass --target)"
-                } else {
-                    ""
-                };
-                return usage(format!("{e}{hint}"));
-            }
-        }
-    }
     let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();
     if let Some(dup) = labels
         .iter()

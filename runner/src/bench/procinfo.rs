@@ -81,24 +81,6 @@ pub fn find_daemon(home: &Path, app_pids: &[u32]) -> Option<u32> {
     pick_daemon(&candidates, app_pids, ppid)
 }
 
-/// Every live process whose environment holds `name=value` exactly.
-pub fn with_var(name: &str, value: &str) -> Vec<u32> {
-    let needle = format!("{name}={value}").into_bytes();
-    let me = std::process::id();
-    let Ok(rd) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| pid != me)
-        .filter(|&pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .map(|env| env.split(|&b| b == 0).any(|kv| kv == needle.as_slice()))
-                .unwrap_or(false)
-        })
-        .filter(|&pid| procs::alive(pid))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

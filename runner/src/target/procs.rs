@@ -16,7 +16,12 @@ pub fn alive(pid: u32) -> bool {
 
 /// Every live process whose environment holds `PM2_HOME=<home>` exactly.
 pub fn with_home(home: &Path) -> Vec<u32> {
-    let needle = format!("PM2_HOME={}", home.display()).into_bytes();
+    with_env("PM2_HOME", &home.display().to_string())
+}
+
+/// Every live process (this one excepted) whose environment holds `name=value` exactly.
+pub fn with_env(name: &str, value: &str) -> Vec<u32> {
+    let needle = format!("{name}={value}").into_bytes();
     let me = std::process::id();
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return Vec::new();
