@@ -1,6 +1,7 @@
 //! The faults suite's steps and checks: waiting for a status, killing the target's daemon, holding the
 //! app's port, reading the target's logs; restart counts, crash-loop start rates, orphans, log text.
 
+use super::checks::res;
 use super::ctx::{Abort, Ctx, StepSpan};
 use super::record;
 use crate::model::CheckResult;
@@ -13,20 +14,6 @@ use std::time::Duration;
 const LOGS: &str = "capture-logs";
 /// Key of the port holder in [`Ctx::slow`] (aborted with the other background work at the end).
 const PORT_HOLDER: &str = "occupy-port";
-
-fn res(
-    name: &str,
-    passed: bool,
-    expected: impl Into<String>,
-    observed: impl Into<String>,
-) -> CheckResult {
-    CheckResult {
-        name: name.to_string(),
-        passed,
-        expected: expected.into(),
-        observed: observed.into(),
-    }
-}
 
 fn failed(name: &str, expected: String, observed: String) -> Abort {
     Abort::Failed(res(name, false, expected, observed))

@@ -3,7 +3,6 @@
 use super::background::spawn_sampler;
 use super::ctx::{Abort, Ctx, StepSpan};
 use crate::load::{ConnMode, LoadRun, LoadSpec, Protocol};
-use crate::model::CheckResult;
 use crate::suite::{LoadMode, LoadProtocol, Step};
 use std::time::Duration;
 
@@ -11,12 +10,7 @@ use std::time::Duration;
 pub(super) const CMD_MS: u64 = 30_000;
 
 pub(super) fn failed(name: &str, expected: String, observed: String) -> Abort {
-    Abort::Failed(CheckResult {
-        name: name.to_string(),
-        passed: false,
-        expected,
-        observed,
-    })
+    Abort::Failed(super::checks::res(name, false, expected, observed))
 }
 
 /// The load protocol a fixture speaks.

@@ -11,7 +11,8 @@ use crate::model::CheckResult;
 use crate::suite::Check;
 use crate::target::Proc;
 
-fn res(
+/// One evaluated check; shared by every check and by the steps that fail a scenario early.
+pub(in crate::engine) fn res(
     name: &str,
     passed: bool,
     expected: impl Into<String>,
