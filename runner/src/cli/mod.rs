@@ -106,8 +106,39 @@ pub(crate) fn preflight(targets: &[String]) -> Result<tokio::runtime::Runtime, S
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
+/// Resolves the `--target` values (none: the refpm beside conform) into executable targets; the error
+/// is a user-facing sentence naming the target.
+pub(crate) async fn resolve_targets(
+    targets: &[String],
+) -> Result<Vec<crate::target::Target>, String> {
+    let specs: Vec<Option<&str>> = if targets.is_empty() {
+        vec![None]
+    } else {
+        targets.iter().map(|t| Some(t.as_str())).collect()
+    };
+    let mut resolved = Vec::new();
+    for s in specs {
+        let t = crate::target::resolve(s).await.map_err(|e| {
+            let hint = if s.is_none() {
+                " (build it with `cargo build -p refpm`, or pass --target)"
+            } else {
+                ""
+            };
+            format!("{e}{hint}")
+        })?;
+        if !is_executable(&t.command) {
+            return Err(format!(
+                "target `{}` is not executable",
+                t.command.display()
+            ));
+        }
+        resolved.push(t);
+    }
+    Ok(resolved)
+}
+
 /// Whether `p` is a file with an execute bit.
-pub(crate) fn is_executable(p: &std::path::Path) -> bool {
+fn is_executable(p: &std::path::Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p)
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

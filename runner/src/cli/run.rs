@@ -1,6 +1,5 @@
 //! `conform run`: resolve targets, run the selected scenarios, write reports, compare baselines.
 
-use super::is_executable;
 use super::{Dirs, diagnostic, resolve_dirs, usage_error};
 use crate::engine::{RunConfig, run_target};
 use crate::exit;
@@ -124,31 +123,10 @@ async fn run_async(
     scenarios: Vec<crate::suite::Scenario>,
     cfg: Arc<RunConfig>,
 ) -> i32 {
-    let specs: Vec<Option<String>> = if args.targets.is_empty() {
-        vec![None]
-    } else {
-        args.targets.iter().cloned().map(Some).collect()
+    let targets = match super::resolve_targets(&args.targets).await {
+        Ok(t) => t,
+        Err(e) => return usage_error(e),
     };
-    let mut targets = Vec::new();
-    for s in &specs {
-        match crate::target::resolve(s.as_deref()).await {
-            Ok(t) => targets.push(t),
-            Err(e) => {
-                let hint = if s.is_none() {
-                    " (build it with `cargo build -p refpm`, or pass --target)"
-                } else {
-                    ""
-                };
-                return usage_error(format!("{e}{hint}"));
-            }
-        }
-        if !is_executable(&targets.last().expect("pushed").command) {
-            return usage_error(format!(
-                "target `{}` is not executable",
-                targets.last().expect("pushed").command.display()
-            ));
-        }
-    }
 
     let cancel = cfg.cancel.clone();
     let sig = tokio::spawn(async move {
