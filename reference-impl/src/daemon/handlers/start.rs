@@ -14,6 +14,30 @@ use crate::home::sanitize_name;
 use crate::instances::{MAX_INSTANCES, resolve, usable_cpus};
 use crate::protocol::{Response, StartRequest, Target, TargetRequest};
 
+/// Restarts `target` as `start` does for apps that already exist, adding its lines to `r`; false (with
+/// `r.code` set) when the restart failed.
+async fn restart(
+    d: &Arc<Daemon>,
+    target: Target,
+    caller_env: &BTreeMap<String, String>,
+    r: &mut Response,
+) -> bool {
+    let sub = operate(
+        d,
+        Action::Restart,
+        TargetRequest {
+            target,
+            parallel: None,
+            caller_env: caller_env.clone(),
+            update_env: false,
+        },
+    )
+    .await;
+    r.lines.extend(sub.lines);
+    r.code = sub.code;
+    sub.code == 0
+}
+
 /// Handles `start`.
 pub async fn start(d: &Arc<Daemon>, req: StartRequest) -> Response {
     let mut r = Response::ok();
@@ -28,20 +52,7 @@ pub async fn start(d: &Arc<Daemon>, req: StartRequest) -> Response {
         };
         if req.from_file && !existing.is_empty() {
             // PM2: starting a config file restarts its running apps with the file's settings.
-            let sub = operate(
-                d,
-                Action::Restart,
-                TargetRequest {
-                    target: Target::Apps(vec![app]),
-                    parallel: None,
-                    caller_env: req.caller_env.clone(),
-                    update_env: false,
-                },
-            )
-            .await;
-            r.lines.extend(sub.lines);
-            if sub.code != 0 {
-                r.code = sub.code;
+            if !restart(d, Target::Apps(vec![app]), &req.caller_env, &mut r).await {
                 return r;
             }
             continue;
@@ -56,20 +67,7 @@ pub async fn start(d: &Arc<Daemon>, req: StartRequest) -> Response {
                 r.code = 1;
                 return r;
             }
-            let sub = operate(
-                d,
-                Action::Restart,
-                TargetRequest {
-                    target: Target::Name(app.name.clone()),
-                    parallel: None,
-                    caller_env: req.caller_env.clone(),
-                    update_env: false,
-                },
-            )
-            .await;
-            r.lines.extend(sub.lines);
-            if sub.code != 0 {
-                r.code = sub.code;
+            if !restart(d, Target::Name(app.name.clone()), &req.caller_env, &mut r).await {
                 return r;
             }
             continue;
