@@ -41,6 +41,17 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict, in the order reports list them.
+    pub const ALL: [Verdict; 7] = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::NonStrict,
+        Verdict::Informational,
+        Verdict::Unsupported,
+        Verdict::Error,
+        Verdict::Flaky,
+    ];
+
     /// The kebab-case name used in JSON, JUnit and the terminal.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -128,16 +128,7 @@ pub fn summary_text(report: &RunReport) -> String {
         report.results.len(),
         fmt::secs(report.duration_ms)
     );
-    let order = [
-        Verdict::Pass,
-        Verdict::Fail,
-        Verdict::NonStrict,
-        Verdict::Informational,
-        Verdict::Unsupported,
-        Verdict::Error,
-        Verdict::Flaky,
-    ];
-    for v in order {
+    for v in Verdict::ALL {
         if let Some(n) = summary.by_verdict.get(v.as_str()) {
             out.push_str(&format!("  {:<14} {n}\n", v.as_str()));
         }
@@ -146,7 +137,7 @@ pub fn summary_text(report: &RunReport) -> String {
         let Some(counts) = summary.by_level.get(level) else {
             continue;
         };
-        let parts: Vec<String> = order
+        let parts: Vec<String> = Verdict::ALL
             .iter()
             .filter_map(|v| {
                 counts

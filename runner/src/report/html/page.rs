@@ -4,17 +4,6 @@ use super::escape;
 use crate::model::{RunReport, Summary, Verdict};
 use crate::report::fmt;
 
-/// Verdicts in display order.
-pub(crate) const VERDICTS: [Verdict; 7] = [
-    Verdict::Pass,
-    Verdict::Fail,
-    Verdict::NonStrict,
-    Verdict::Informational,
-    Verdict::Unsupported,
-    Verdict::Error,
-    Verdict::Flaky,
-];
-
 const CSS: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:980px;padding:16px;color:#222}
 h1{font-size:1.5em}h2{font-size:1.25em;margin-top:2em}h3{font-size:1.05em;margin:0}
@@ -81,7 +70,7 @@ pub(crate) fn summary(report: &RunReport) -> String {
         report.schema_version
     );
     out.push_str("<h2>Summary</h2>\n<table class=\"counts\">\n<tr><th>level</th>");
-    let used: Vec<Verdict> = VERDICTS
+    let used: Vec<Verdict> = Verdict::ALL
         .iter()
         .copied()
         .filter(|v| s.by_verdict.contains_key(v.as_str()))
