@@ -128,10 +128,11 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
         }
         Cmd::Jlist => {
             let r = call(ui, home, Command::List, false)?;
-            let list = r.list.unwrap_or(serde_json::Value::Array(vec![]));
+            let list = r.list.unwrap_or_default();
+            let text = serde_json::to_string(&list).map_err(|e| e.to_string())?;
             use std::io::Write;
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(list.to_string().as_bytes());
+            let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
             Ok(0)
         }
@@ -159,14 +160,9 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
             let r = call(ui, home, Command::List, true)?;
             let list = r.list.unwrap_or_default();
             let pids: Vec<String> = list
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|p| {
-                    name.as_deref()
-                        .is_none_or(|n| p["name"].as_str() == Some(n))
-                })
-                .map(|p| p["pid"].to_string())
+                .iter()
+                .filter(|p| name.as_deref().is_none_or(|n| p.name == n))
+                .map(|p| p.pid.to_string())
                 .collect();
             // PM2 prints an empty line when nothing matches.
             println!("{}", pids.join("\n"));

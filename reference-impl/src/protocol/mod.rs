@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AppSpec;
+use record::ProcessRecord;
+
+pub mod record;
 
 /// Bumped on any incompatible change; the daemon refuses other versions.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -112,8 +115,8 @@ pub struct Response {
     pub lines: Vec<Line>,
     /// Exit code for the CLI.
     pub code: i32,
-    /// The jlist array when the verb returns the list (list, and start/stop/... for the table).
-    pub list: Option<serde_json::Value>,
+    /// The process records when the verb returns the list (list, and start/stop/... for the table).
+    pub list: Option<Vec<ProcessRecord>>,
     /// For `Exists`.
     pub found: bool,
 }
