@@ -14,7 +14,7 @@ use clap::Parser;
 
 use crate::config::{is_config_file, load_ecosystem};
 use crate::home::Home;
-use crate::protocol::{Command, Line, Response, ScaleRequest, Target, TargetRequest};
+use crate::protocol::{Command, Line, Response, ScaleRequest, Target, TargetRequest, Verb};
 use args::{Cli, Cmd, OpArgs};
 
 /// Output switches shared by the commands.
@@ -111,10 +111,10 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
     match cmd {
         Cmd::Daemon => Ok(crate::daemon::run(home.clone())),
         Cmd::Start(a) => start::start(ui, home, *a),
-        Cmd::Stop(a) => operate(ui, home, a, Op::Stop),
-        Cmd::Restart(a) => operate(ui, home, a, Op::Restart),
-        Cmd::Reload(a) => operate(ui, home, a, Op::Reload),
-        Cmd::Delete(a) => operate(ui, home, a, Op::Delete),
+        Cmd::Stop(a) => operate(ui, home, a, Verb::Stop),
+        Cmd::Restart(a) => operate(ui, home, a, Verb::Restart),
+        Cmd::Reload(a) => operate(ui, home, a, Verb::Reload),
+        Cmd::Delete(a) => operate(ui, home, a, Verb::Delete),
         Cmd::Scale { name, number } => {
             let r = call(
                 ui,
@@ -177,16 +177,8 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Op {
-    Stop,
-    Restart,
-    Reload,
-    Delete,
-}
-
 /// stop/restart/reload/delete: targets are names, ids, `all`, script paths or ecosystem files.
-fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Op) -> Result<i32, String> {
+fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Verb) -> Result<i32, String> {
     let parallel = match &a.parallel {
         None => None,
         Some(p) => match p.parse::<usize>() {
@@ -201,14 +193,14 @@ fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Op) -> Result<i32, String> {
     };
     let has_file = a.targets.iter().any(|t| is_config_file(t));
     if let (Some(env), false) = (&a.env, has_file)
-        && matches!(op, Op::Restart | Op::Reload)
+        && matches!(op, Verb::Restart | Verb::Reload)
     {
         ui.err(format!(
             "[PM2][ERROR] Using --env [{env}] without passing the ecosystem.config.js does not work"
         ));
         return Ok(1);
     }
-    if op == Op::Reload && a.targets.len() > 1 {
+    if op == Verb::Reload && a.targets.len() > 1 {
         ui.err("[PM2][ERROR] reload takes exactly one target");
         return Ok(1);
     }
@@ -231,13 +223,8 @@ fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Op) -> Result<i32, String> {
     let mut code = 0;
     let mut last = None;
     for req in requests {
-        let cmd = match op {
-            Op::Stop => Command::Stop(req),
-            Op::Restart => Command::Restart(req),
-            Op::Reload => Command::Reload(req),
-            Op::Delete => Command::Delete(req),
-        };
-        if op == Op::Restart {
+        let cmd = Command::operate(op, req);
+        if op == Verb::Restart {
             ui.out("Use --update-env to update environment variables");
         }
         let r = call(ui, home, cmd, true)?;
@@ -247,7 +234,7 @@ fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Op) -> Result<i32, String> {
         }
         last = Some(r);
     }
-    if op != Op::Reload
+    if op != Verb::Reload
         && let Some(r) = last
     {
         print_table(ui, &r);
