@@ -186,6 +186,7 @@ async fn run_step(setup: &Setup, knobs: &Knobs, step: &Step) -> (Out, Result<(),
         Ok(sb) => sb,
         Err(e) => return (out, Err(e)),
     };
+    sb.path_prefix = step_runtime(setup, step).map(|rt| rt.bin_dir.clone());
     let manager = manager_command(setup, step);
     let result = {
         let body = body(setup, knobs, step, &mut sb, &mut out);
@@ -208,6 +209,23 @@ async fn run_step(setup: &Setup, knobs: &Knobs, step: &Step) -> (Out, Result<(),
         ));
     }
     (out, result)
+}
+
+/// The `--node` runtime a step runs on: its target's; the first target's for the node reference rows.
+fn step_runtime<'a>(setup: &'a Setup, step: &Step) -> Option<&'a crate::target::Runtime> {
+    let target = match step.section {
+        Section::Throughput | Section::Reload(_) => match &setup.subjects[step.index].kind {
+            SubjectKind::Manager { target, .. } => *target,
+            _ => 0,
+        },
+        _ => step.index,
+    };
+    setup
+        .targets
+        .get(target)?
+        .runtime
+        .as_ref()
+        .filter(|rt| rt.requested.is_some())
 }
 
 /// The target executable a step drives, `None` for the node reference rows.
@@ -248,7 +266,8 @@ async fn body(
             measure::scale::measure(sb, &setup.targets[step.index].command, &idle, k, out).await
         }
         Section::FullRun => {
-            measure::full_run::measure(&setup.targets[step.index].command, out).await
+            let node = step_runtime(setup, step).map(|rt| rt.binary.as_path());
+            measure::full_run::measure(&setup.targets[step.index].command, node, out).await
         }
     }
 }

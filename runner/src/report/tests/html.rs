@@ -65,7 +65,10 @@ fn write_reports_writes_three_files() {
     let json = std::fs::read_to_string(out.join("results.json")).unwrap();
     let back: crate::model::RunReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back, report);
-    assert!(json.contains("\"schema_version\": 1"));
+    assert!(json.contains(&format!(
+        "\"schema_version\": {}",
+        crate::model::RESULTS_SCHEMA_VERSION
+    )));
     let xml = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(xml.contains("<testsuites"));
     no_network(&std::fs::read_to_string(out.join("index.html")).unwrap());
