@@ -4,18 +4,19 @@
 use crate::target::{Runtime, Target};
 use std::path::{Path, PathBuf};
 
-/// Resolves the `--node` values (each named in its error); duplicates (the same binary) are refused.
+/// Resolves the `--node` values (each named in its error); two giving the same runtime and version
+/// (their reports would share a directory) are refused.
 pub(crate) async fn resolve_runtimes(nodes: &[String]) -> Result<Vec<Runtime>, String> {
     let mut out: Vec<Runtime> = Vec::new();
     for spec in nodes {
         let rt = crate::target::node::resolve(spec)
             .await
             .map_err(|e| e.to_string())?;
-        if let Some(first) = out.iter().find(|r| r.binary == rt.binary) {
+        if let Some(first) = out.iter().find(|r| r.label() == rt.label()) {
             return Err(format!(
-                "--node `{spec}`: the same runtime as --node `{}` ({})",
-                first.requested.as_deref().unwrap_or(""),
-                rt.binary.display()
+                "--node `{spec}`: the same runtime ({}) as --node `{}`",
+                rt.label(),
+                first.requested.as_deref().unwrap_or("")
             ));
         }
         out.push(rt);
