@@ -161,7 +161,17 @@ mod tests {
     #[test]
     fn outcome_serialises_as_its_short_name() {
         use Outcome::*;
-        for o in [Ok, Refused, Reset, Timeout, Status5xx, Truncated, Other] {
+        for o in [
+            Ok,
+            Refused,
+            Reset,
+            ResetReused,
+            ResetMidResponse,
+            Timeout,
+            Status5xx,
+            Truncated,
+            Other,
+        ] {
             let json = serde_json::to_string(&o).unwrap();
             assert_eq!(json, format!("\"{}\"", o.as_str()));
             assert_eq!(serde_json::from_str::<Outcome>(&json).unwrap(), o);

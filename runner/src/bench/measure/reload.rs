@@ -66,6 +66,7 @@ pub async fn measure(
         max_requests: u64::MAX,
         mode: ConnMode::NewConnection,
         timeout: k.timeout,
+        connections: 0,
     };
     let run = LoadRun::start(spec, t0);
     tokio::time::sleep(Duration::from_millis(500)).await;
