@@ -79,6 +79,13 @@ pub struct AppSpec {
     pub env: BTreeMap<String, String>,
     /// Load-balancing policy: `rr` or `shared`.
     pub lb_policy: String,
+    /// Inject the drain preload (refpm's own key, default on; see [`crate::drain`]).
+    #[serde(default = "yes")]
+    pub drain: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl AppSpec {
@@ -108,6 +115,7 @@ impl AppSpec {
             exp_backoff_restart_delay: None,
             env: BTreeMap::new(),
             lb_policy: "rr".into(),
+            drain: true,
         }
     }
 
