@@ -85,6 +85,14 @@ impl LoadResult {
                 t.ok[i] += 1;
             } else {
                 t.failed[i] += 1;
+                let by = t
+                    .failed_by
+                    .entry(r.outcome.as_str().to_string())
+                    .or_default();
+                if by.len() <= i {
+                    by.resize(i + 1, 0);
+                }
+                by[i] += 1;
             }
         }
         t
@@ -155,6 +163,8 @@ mod tests {
         assert_eq!(t.bucket_ms, 100);
         assert_eq!(t.ok, vec![3, 0, 0, 1]);
         assert_eq!(t.failed, vec![0, 1, 0, 0]);
+        assert_eq!(t.failed_by["reset"], vec![0, 1]);
+        assert_eq!(t.failed_by.len(), 1);
         assert_eq!(LoadResult::default().throughput(0).bucket_ms, 1);
     }
 
