@@ -81,6 +81,13 @@ pub struct AppSpec {
     pub env: BTreeMap<String, String>,
     /// Load-balancing policy: `rr` or `shared` (a string on the wire and in jlist).
     pub lb_policy: LbPolicy,
+    /// Inject the drain preload (refpm's own key, default on; see [`crate::drain`]).
+    #[serde(default = "yes")]
+    pub drain: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl AppSpec {
@@ -110,6 +117,7 @@ impl AppSpec {
             exp_backoff_restart_delay: None,
             env: BTreeMap::new(),
             lb_policy: LbPolicy::Rr,
+            drain: true,
         }
     }
 
