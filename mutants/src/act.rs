@@ -105,7 +105,11 @@ pub fn run(spec: &Spec, refpm: &Refpm, args: &[String]) -> Result<i32, Error> {
         }
         (Mutant::ReloadNoop, "reload") => pretend("reloadProcessId", args),
         (Mutant::ReloadNoopFakePids, "reload") => {
-            jlist_lies::bump_reloads(&home())?;
+            let apps: Vec<String> = match args::value_of(args, "--only") {
+                Some(only) => only.split(',').map(str::to_string).collect(),
+                None => vec![target.clone()],
+            };
+            jlist_lies::record_reload(&home(), &apps)?;
             pretend("reloadProcessId", args)
         }
         (Mutant::ReloadAllAtOnce, "reload") => {
@@ -209,8 +213,8 @@ pub fn run(spec: &Spec, refpm: &Refpm, args: &[String]) -> Result<i32, Error> {
         (Mutant::JlistInstanceLies, "jlist") => jlist_lies::print(refpm, &jlist_lies::instance),
         (Mutant::JlistRestartsLie, "jlist") => jlist_lies::print(refpm, &jlist_lies::restarts),
         (Mutant::ReloadNoopFakePids, "jlist") => {
-            let k = jlist_lies::reloads(&home());
-            jlist_lies::print(refpm, &move |p| jlist_lies::shift_pid(p, k))
+            let reloads = jlist_lies::reloads(&home());
+            jlist_lies::print(refpm, &move |p| jlist_lies::shift_pid(p, &reloads))
         }
         (Mutant::NoAutorestart, "start") => {
             let mut a = args.to_vec();

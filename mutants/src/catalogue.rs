@@ -213,7 +213,10 @@ pub const CATALOGUE: &[Spec] = &[
         name: "no-drain",
         breaks: "a stopped worker may finish its in-flight requests (SIGKILL 1 ms after SIGINT)",
         mechanism: Args,
-        catches: &[c("graceful/stop/in-flight-completes", &["in-flight-completed"])],
+        catches: &[
+            c("graceful/stop/in-flight-completes", &["in-flight-completed"]),
+            c("reload/under-load/graceful-2", &["failed-requests"]),
+        ],
     },
     Spec {
         mutant: ShutdownMessageIgnored,

@@ -58,28 +58,33 @@ pub fn restarts(p: &mut Value) {
     }
 }
 
-/// Live pids shifted by a million per pretended reload: new pids that no process has.
-pub fn shift_pid(p: &mut Value, reloads: u64) {
+/// Live pids shifted by a million per pretended reload of their app: new pids that no process has.
+pub fn shift_pid(p: &mut Value, reloads: &[String]) {
+    let name = p.get("name").and_then(Value::as_str).unwrap_or("");
+    let k = reloads.iter().filter(|r| *r == name || *r == "all").count() as u64;
     let pid = pid_of(p) as u64;
-    if pid > 0 && reloads > 0 {
-        p["pid"] = (pid + 1_000_000 * reloads).into();
+    if pid > 0 && k > 0 {
+        p["pid"] = (pid + 1_000_000 * k).into();
     }
 }
 
 const RELOADS: &str = "mutant-reloads";
 
-/// How many reloads the mutant pretended in `home`.
-pub fn reloads(home: &Path) -> u64 {
+/// The apps the mutant pretended to reload in `home`, once per reload.
+pub fn reloads(home: &Path) -> Vec<String> {
     std::fs::read_to_string(home.join(RELOADS))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
-/// Counts one more pretended reload in `home`.
-pub fn bump_reloads(home: &Path) -> Result<(), Error> {
+/// Records one more pretended reload of `apps` in `home`.
+pub fn record_reload(home: &Path, apps: &[String]) -> Result<(), Error> {
     let path = home.join(RELOADS);
-    std::fs::write(&path, (reloads(home) + 1).to_string()).map_err(|e| Error::File {
+    let mut all = reloads(home);
+    all.extend(apps.iter().cloned());
+    std::fs::write(&path, all.join("\n")).map_err(|e| Error::File {
         path,
         detail: e.to_string(),
     })
@@ -97,7 +102,7 @@ mod tests {
         status(&mut p);
         instance(&mut p);
         restarts(&mut p);
-        shift_pid(&mut p, 2);
+        shift_pid(&mut p, &["x".into(), "all".into(), "all".into()]);
         assert_eq!(
             p,
             json!({"pid": 2_000_005, "pm2_env": {"status": "online", "NODE_APP_INSTANCE": 1,
@@ -105,16 +110,19 @@ mod tests {
         );
         let mut online = json!({"pid": 0, "pm2_env": {"status": "launching"}});
         status(&mut online);
-        shift_pid(&mut online, 1);
+        shift_pid(&mut online, &["all".into()]);
         assert_eq!(online, json!({"pid": 0, "pm2_env": {"status": "launching"}}));
     }
 
     #[test]
-    fn reload_counter() {
+    fn reload_log() {
         let d = tempfile::tempdir().unwrap();
-        assert_eq!(reloads(d.path()), 0);
-        bump_reloads(d.path()).unwrap();
-        bump_reloads(d.path()).unwrap();
-        assert_eq!(reloads(d.path()), 2);
+        assert!(reloads(d.path()).is_empty());
+        record_reload(d.path(), &["app".into()]).unwrap();
+        record_reload(d.path(), &["app".into(), "other".into()]).unwrap();
+        assert_eq!(reloads(d.path()), ["app", "app", "other"]);
+        let mut p = json!({"pid": 5, "name": "other"});
+        shift_pid(&mut p, &reloads(d.path()));
+        assert_eq!(p["pid"], 1_000_005);
     }
 }
