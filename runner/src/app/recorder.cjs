@@ -1,0 +1,117 @@
+'use strict';
+// conform's recorder preload for `conform app`: loaded with NODE_OPTIONS=--require into the user's app
+// (CommonJS or ES modules; cluster workers inherit it), it appends one JSON line per event to the file
+// named by CONFORM_RECORD and changes nothing the app can observe: no signal handler is installed, the
+// servers' own `emit` is wrapped, not replaced in behaviour. Only processes started by a manager (pm_id
+// set) record, so a manager's own Node daemon and CLI stay silent.
+(function conformRecorder() {
+  const file = process.env.CONFORM_RECORD;
+  if (!file || process.env.pm_id === undefined) return;
+  const fs = require('fs');
+  const net = require('net');
+  const cluster = require('cluster');
+  const { performance } = require('perf_hooks');
+  let fd;
+  try {
+    fd = fs.openSync(file, 'a');
+  } catch (e) {
+    return;
+  }
+  const now = () => performance.timeOrigin + performance.now();
+  const rec = (ev, fields) => {
+    const line = JSON.stringify(Object.assign({ ev, pid: process.pid, t: now() }, fields)) + '\n';
+    try {
+      fs.writeSync(fd, line);
+    } catch (e) {
+      /* the record is best effort: never break the app */
+    }
+  };
+  rec('start', {
+    ppid: process.ppid,
+    worker: cluster.isWorker === true,
+    pm_id: process.env.pm_id,
+    node: process.version,
+  });
+
+  // servers: listening, connections (by the client's port), requests started and finished
+  const origEmit = net.Server.prototype.emit;
+  net.Server.prototype.emit = function emit(ev, a, b) {
+    try {
+      if (ev === 'listening') {
+        const addr = this.address();
+        if (addr && typeof addr === 'object') {
+          rec('listen', { address: addr.address, port: addr.port, family: addr.family });
+        }
+      } else if (ev === 'connection' && a && a.remotePort) {
+        const rport = a.remotePort;
+        rec('conn', { rport });
+        a.once('close', () => rec('conn-end', { rport }));
+      } else if (ev === 'request' && a && b) {
+        const h = a.headers || {};
+        const id = h['x-conform-id'] === undefined ? null : String(h['x-conform-id']);
+        const sock = a.socket || a.connection || {};
+        rec('req', { id, method: a.method, url: a.url, rport: sock.remotePort || null });
+        let done = false;
+        b.once('finish', () => {
+          done = true;
+          rec('res', { id, status: b.statusCode });
+        });
+        b.once('close', () => {
+          if (!done) rec('abort', { id });
+        });
+      }
+    } catch (e) {
+      /* never break the app */
+    }
+    return origEmit.apply(this, arguments);
+  };
+
+  // signals and messages the app handles (emit only runs when it has listeners), handlers it installs
+  const SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGHUP', 'SIGUSR2']);
+  const origProcEmit = process.emit;
+  process.emit = function emit(ev, arg) {
+    try {
+      if (SIGNALS.has(ev)) rec('signal', { signal: ev });
+      else if (ev === 'message') {
+        rec('message', { data: typeof arg === 'string' ? arg : JSON.stringify(arg).slice(0, 200) });
+      }
+    } catch (e) {
+      /* never break the app */
+    }
+    return origProcEmit.apply(this, arguments);
+  };
+  process.on('newListener', (ev) => {
+    if (SIGNALS.has(ev) || ev === 'message') rec('handler', { on: ev });
+  });
+  process.on('exit', (code) => rec('exit', { code }));
+
+  // `ready` sent to the manager
+  if (typeof process.send === 'function') {
+    const origSend = process.send;
+    process.send = function send(msg) {
+      if (msg === 'ready') rec('ready', {});
+      return origSend.apply(this, arguments);
+    };
+  }
+
+  // reads of NODE_APP_INSTANCE by the app (not by this preload, node internals or the manager's code)
+  try {
+    const env = process.env;
+    let seen = false;
+    process.env = new Proxy(env, {
+      get(target, key) {
+        if (key === 'NODE_APP_INSTANCE' && !seen) {
+          const stack = (new Error().stack || '').split('\n').slice(2);
+          const frame = stack.find((l) => !l.includes('node:internal') && !l.includes('/node_modules/pm2/'));
+          if (frame) {
+            seen = true;
+            rec('instance-read', { value: target[key] === undefined ? null : target[key], at: frame.trim() });
+          }
+        }
+        return target[key];
+      },
+    });
+  } catch (e) {
+    /* process.env not replaceable: reads go unrecorded */
+  }
+})();
