@@ -353,12 +353,19 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
     let started: Vec<&Exchange> = s.in_flight.iter().filter(|e| obs.requests.contains_key(&e.id)).collect();
     let lost: Vec<&Exchange> = started.iter().copied().filter(|e| !e.ok_2xx()).collect();
     ev.push(format!(
-        "{} slow requests in flight at `stop` ({} started by the app): {} answered, {} lost ({})",
+        "{} slow requests in flight at `stop` ({} started by the app): {} answered, {} lost{}",
         s.in_flight.len(),
         started.len(),
         started.len() - lost.len(),
         lost.len(),
-        lost.iter().map(|e| e.outcome.to_string()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", ")
+        if lost.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                lost.iter().map(|e| e.outcome.to_string()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", ")
+            )
+        }
     ));
     let mut by_itself = 0usize;
     let mut exit_ms: Vec<f64> = Vec::new();
@@ -441,7 +448,7 @@ pub fn wait_ready(obs: &Observed) -> Finding {
     let ready_ms: Vec<f64> = procs.iter().filter_map(|p| Some(p.ready? - p.start)).collect();
     let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
     let mut ev = vec![format!(
-        "{} of {} instances sent `ready`; spawn → listening at most {:.0} ms",
+        "{} of {} processes sent `ready`; spawn → listening at most {:.0} ms",
         ready.len(),
         procs.len(),
         max(&listen_ms)

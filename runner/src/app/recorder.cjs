@@ -33,6 +33,7 @@
     node: process.version,
   });
 
+  const open = new Map();
   // servers: listening, connections (by the client's port), requests started and finished
   const origEmit = net.Server.prototype.emit;
   net.Server.prototype.emit = function emit(ev, a, b) {
@@ -45,7 +46,10 @@
       } else if (ev === 'connection' && a && a.remotePort) {
         const rport = a.remotePort;
         rec('conn', { rport });
-        a.once('close', () => rec('conn-end', { rport }));
+        open.set(a, rport);
+        a.once('close', () => {
+          if (open.delete(a)) rec('conn-end', { rport });
+        });
       } else if (ev === 'request' && a && b) {
         const h = a.headers || {};
         const id = h['x-conform-id'] === undefined ? null : String(h['x-conform-id']);
@@ -83,7 +87,14 @@
   process.on('newListener', (ev) => {
     if (SIGNALS.has(ev) || ev === 'message') rec('handler', { on: ev });
   });
-  process.on('exit', (code) => rec('exit', { code }));
+  process.on('exit', (code) => {
+    // a connection the app destroyed whose 'close' event had no turn before the exit (e.g. exit from
+    // the server.close callback) was closed by the app; one still open was cut by the exit
+    for (const [sock, rport] of open) {
+      if (sock.destroyed) rec('conn-end', { rport });
+    }
+    rec('exit', { code });
+  });
 
   // `ready` sent to the manager
   if (typeof process.send === 'function') {
