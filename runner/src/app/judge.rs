@@ -350,10 +350,20 @@ pub struct ShutdownRound {
 /// before kill_timeout, and its keep-alive connections are closed by the app, not by its death.
 pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
     let mut ev = Vec::new();
+    // every slow request the app started must be answered; those it never saw were refused by the
+    // manager once the app stopped accepting, which is not the app's doing
     let started: Vec<&Exchange> = s.in_flight.iter().filter(|e| obs.requests.contains_key(&e.id)).collect();
     let lost: Vec<&Exchange> = started.iter().copied().filter(|e| !e.ok_2xx()).collect();
+    let at_signal = started
+        .iter()
+        .filter(|e| {
+            let r = &obs.requests[&e.id];
+            let sig = obs.procs.get(&r.pid).and_then(|p| p.signals.first().map(|x| x.0)).unwrap_or(wall0 + s.stop.0);
+            r.start <= sig && r.finished.is_none_or(|f| f.0 >= sig)
+        })
+        .count();
     ev.push(format!(
-        "{} slow requests in flight at `stop` ({} started by the app): {} answered, {} lost{}",
+        "{} slow requests sent during `stop`, {} started by the app ({at_signal} in flight when its signal came): {} answered, {} lost{}",
         s.in_flight.len(),
         started.len(),
         started.len() - lost.len(),
@@ -418,7 +428,8 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
     ));
     let pass = lost.is_empty() && by_itself == s.instances.len() && kept_open == 0 && cut == 0;
     let mut f = Finding::new("graceful-shutdown", Level::Must, if pass { V::Pass } else { V::Fail }, ev)
-        .fig("in_flight", s.in_flight.len() as f64)
+        .fig("slow_started", started.len() as f64)
+        .fig("in_flight_at_signal", at_signal as f64)
         .fig("in_flight_lost", lost.len() as f64)
         .fig("exited_by_itself", by_itself as f64)
         .fig("instances", s.instances.len() as f64)

@@ -255,7 +255,9 @@ pub async fn reload(live: &Live<'_>, port: u16, urls: &[String], n: usize) -> Re
     }
 }
 
-/// Stop with slow requests in flight (new and keep-alive connections) and idle keep-alive connections.
+/// Stop with slow requests in flight (new and keep-alive connections, fed every 150 ms from before
+/// `stop` until it returns, so some are in flight whenever the signal lands) and idle keep-alive
+/// connections.
 pub async fn shutdown(
     live: &Live<'_>,
     port: u16,
@@ -270,29 +272,50 @@ pub async fn shutdown(
     let idle_ports = idle.idle_ports();
     let nc = Arc::new(Client::new(port, timeout, live.origin, "sd-new"));
     let ka = Arc::new(Client::new(port, timeout, live.origin, "sd-ka"));
-    let mut set = tokio::task::JoinSet::new();
-    for i in 0..4 * n {
-        let c = Arc::clone(if i % 2 == 0 { &nc } else { &ka });
-        let u = slow.to_string();
-        set.spawn(async move {
-            if i % 2 == 0 {
-                c.once(&Req::get(&u)).await
-            } else {
-                c.keep_alive(&Req::get(&u)).await
+    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let slow_s = slow.to_string();
+    let feeder = tokio::spawn(async move {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..400u32 {
+            for keep in [false, true] {
+                let c = Arc::clone(if keep { &ka } else { &nc });
+                let u = slow_s.clone();
+                set.spawn(async move {
+                    if keep {
+                        c.keep_alive(&Req::get(&u)).await
+                    } else {
+                        c.once(&Req::get(&u)).await
+                    }
+                });
             }
-        });
-    }
-    // stop once the app has started every slow request (or after 5 s)
+            let _ = i;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(150)) => {}
+                _ = rx.changed() => break,
+            }
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            out.extend(r.ok());
+        }
+        out
+    });
+    // stop once the app has started a slow request on every instance (or after 5 s)
+    let pids = live.serving(&live.observe());
     let end = Instant::now() + Duration::from_secs(5);
     loop {
         let obs = live.observe();
-        let started = obs.requests.keys().filter(|k| k.starts_with("sd-new") || k.starts_with("sd-ka")).count();
-        if started >= 4 * n || Instant::now() >= end {
+        let busy: std::collections::BTreeSet<u32> = obs
+            .requests
+            .iter()
+            .filter(|(k, _)| k.starts_with("sd-new") || k.starts_with("sd-ka"))
+            .map(|(_, r)| r.pid)
+            .collect();
+        if pids.iter().all(|p| busy.contains(p)) || Instant::now() >= end {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let pids = live.serving(&live.observe());
     let watch_pids = pids.clone();
     let origin = live.origin;
     let watcher = tokio::spawn(async move {
@@ -309,10 +332,8 @@ pub async fn shutdown(
         gone
     });
     let (_, a, b, _) = live.cmd(&["stop", &live.name], kill_timeout_ms / 1000 + 60).await;
-    let mut in_flight = Vec::new();
-    while let Some(r) = set.join_next().await {
-        in_flight.extend(r.ok());
-    }
+    let _ = tx.send(true);
+    let in_flight = feeder.await.unwrap_or_default();
     let instances = watcher.await.unwrap_or_default();
     drop(idle);
     ShutdownRound {

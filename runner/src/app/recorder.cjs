@@ -3,10 +3,20 @@
 // (CommonJS or ES modules; cluster workers inherit it), it appends one JSON line per event to the file
 // named by CONFORM_RECORD and changes nothing the app can observe: no signal handler is installed, the
 // servers' own `emit` is wrapped, not replaced in behaviour. Only processes started by a manager (pm_id
-// set) record, so a manager's own Node daemon and CLI stay silent.
+// set) record, so a manager's own Node daemon and CLI stay silent. It is loaded twice over, through
+// NODE_OPTIONS and `node_args` (PM2's cluster workers only get the latter); Node loads it once.
 (function conformRecorder() {
-  const file = process.env.CONFORM_RECORD;
-  if (!file || process.env.pm_id === undefined) return;
+  // PM2's cluster workers start with the app's variables packed in `pm2_env` (its ProcessContainer
+  // unpacks them later); refpm and fork mode put them in the environment directly
+  let packed = {};
+  try {
+    packed = process.env.pm2_env ? JSON.parse(process.env.pm2_env) : {};
+  } catch (e) {
+    packed = {};
+  }
+  const file = process.env.CONFORM_RECORD || packed.CONFORM_RECORD;
+  const pmId = process.env.pm_id !== undefined ? process.env.pm_id : packed.pm_id;
+  if (!file || pmId === undefined) return;
   const fs = require('fs');
   const net = require('net');
   const cluster = require('cluster');
@@ -29,7 +39,7 @@
   rec('start', {
     ppid: process.ppid,
     worker: cluster.isWorker === true,
-    pm_id: process.env.pm_id,
+    pm_id: String(pmId),
     node: process.version,
   });
 
@@ -120,6 +130,16 @@
           }
         }
         return target[key];
+      },
+      // plain assignments and deletes, as on process.env itself (the default traps would define
+      // properties, which process.env refuses for partial descriptors)
+      set(target, key, value) {
+        target[key] = value;
+        return true;
+      },
+      deleteProperty(target, key) {
+        delete target[key];
+        return true;
       },
     });
   } catch (e) {

@@ -49,6 +49,8 @@ pub fn write_files(home: &Path, app: &AppSpec, record: &Path) -> std::io::Result
             "cwd": app.cwd,
             "instances": app.instances,
             "exec_mode": "cluster",
+            // PM2's cluster workers get the app's env only after start: node_args reaches them
+            "node_args": ["--require", recorder],
             "kill_timeout": app.kill_timeout_ms,
             "env": env,
         }]
