@@ -78,9 +78,10 @@ impl Finding {
         self
     }
 
-    /// Whether this finding fails the run (exit 1).
+    /// Whether this finding fails the run (exit 1): a MUST finding that failed or could not be judged.
     pub fn fails_run(&self) -> bool {
-        self.level == Level::Must && self.verdict == FindingVerdict::Fail
+        self.level == Level::Must
+            && matches!(self.verdict, FindingVerdict::Fail | FindingVerdict::Error)
     }
 }
 

@@ -289,10 +289,15 @@ pub fn reload(r: &ReloadRound, obs: &Observed, wall0: f64, manager: &str) -> Fin
     if manager_lost > 0 {
         ev.push(format!("{manager_lost} request(s) never reached the app: the manager ({manager}), not the app, lost them"));
     }
-    if r.reload.2 != Some(0) {
-        ev.push(format!("`reload` exited with {:?}", r.reload.2));
-    }
-    let verdict = if app_lost == 0 && r.reload.2 == Some(0) { V::Pass } else { V::Fail };
+    // a reload the manager could not finish is not the app's failure, but it leaves nothing judged
+    let verdict = match r.reload.2 {
+        _ if app_lost > 0 => V::Fail,
+        Some(0) => V::Pass,
+        code => {
+            ev.push(format!("`reload` did not succeed (exit {code:?}): the app's reload could not be judged"));
+            V::Error
+        }
+    };
     let retried = all.iter().filter(|e| e.retried_id.is_some()).count();
     let mut f = Finding::new("reload", Level::Must, verdict, ev)
         .fig("requests", all.len() as f64)

@@ -22,6 +22,8 @@ pub struct AppSpec {
     pub env: Vec<(String, String)>,
     /// kill_timeout in ms.
     pub kill_timeout_ms: u64,
+    /// listen_timeout in ms (how long a new instance may take to listen during a reload).
+    pub listen_timeout_ms: u64,
 }
 
 /// Writes the recorder and the ecosystem file into `home`; returns the ecosystem file's path.
@@ -52,6 +54,8 @@ pub fn write_files(home: &Path, app: &AppSpec, record: &Path) -> std::io::Result
             // PM2's cluster workers get the app's env only after start: node_args reaches them
             "node_args": ["--require", recorder],
             "kill_timeout": app.kill_timeout_ms,
+            // a reload on a loaded machine must not fall back to a restart for a slow start
+            "listen_timeout": app.listen_timeout_ms,
             "env": env,
         }]
     });
@@ -180,6 +184,7 @@ mod tests {
             instances: 3,
             env: vec![("NODE_OPTIONS".into(), "--max-old-space-size=64".into())],
             kill_timeout_ms: 1600,
+            listen_timeout_ms: 30_000,
         };
         let eco = write_files(dir.path(), &app, &dir.path().join("rec")).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(eco).unwrap()).unwrap();

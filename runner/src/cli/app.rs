@@ -99,6 +99,7 @@ fn build(a: &AppArgs) -> Result<AppCheck, String> {
             instances: instances.unwrap_or(2),
             env,
             kill_timeout_ms: kill.unwrap_or(1600),
+            listen_timeout_ms: a.listen_timeout * 1000,
         },
         urls,
         flows: Vec::new(),
