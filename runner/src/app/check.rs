@@ -151,7 +151,6 @@ async fn phases_all(
     findings.push(judge::stateless(&flows, &live.observe(), n));
 
     let r = phases::reload(live, port, &check.urls, n).await;
-    findings.push(judge::reload(&r, &live.observe(), live.wall0, &target.label));
 
     let slow = check
         .slow_url
@@ -161,8 +160,13 @@ async fn phases_all(
     let (ok, _) = live.wait_serving(n, Duration::from_secs(20), |_, _| true).await;
     if ok {
         let s = phases::shutdown(live, port, &check.urls[0], &slow, n, check.app.kill_timeout_ms).await;
-        findings.push(judge::graceful(&s, &live.observe(), live.wall0));
+        let obs = live.observe();
+        let g = judge::graceful(&s, &obs, live.wall0);
+        let failed = g.verdict == FindingVerdict::Fail;
+        findings.push(judge::reload(&r, &obs, live.wall0, &target.label, failed));
+        findings.push(g);
     } else {
+        findings.push(judge::reload(&r, &live.observe(), live.wall0, &target.label, false));
         findings.push(Finding::new(
             "graceful-shutdown",
             crate::model::Level::Must,

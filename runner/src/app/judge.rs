@@ -239,6 +239,16 @@ pub fn blame(e: &Exchange, obs: &Observed, wall0: f64) -> Blame {
     }
 }
 
+/// The process that had a failed exchange: the one that started its request, else the one that
+/// accepted its connection.
+pub fn served_by(e: &Exchange, obs: &Observed, wall0: f64) -> Option<u32> {
+    if let Some(r) = obs.requests.get(&e.id) {
+        return Some(r.pid);
+    }
+    let t = wall0 + e.sent_ms + e.latency_ms;
+    e.local_port.and_then(|p| obs.conn_at(p, t)).map(|c| c.pid)
+}
+
 /// Everything seen during the reload phase.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReloadRound {
@@ -251,9 +261,19 @@ pub struct ReloadRound {
 }
 
 /// `reload`: 0 requests lost by the app during a reload, over new and keep-alive connections.
-pub fn reload(r: &ReloadRound, obs: &Observed, wall0: f64, manager: &str) -> Finding {
+/// A request lost because an old instance ended with it in flight is the graceful-shutdown defect:
+/// when `shutdown_failed`, it is reported there (and counted here as such), so one defect makes one
+/// failed finding; otherwise it fails this one.
+pub fn reload(
+    r: &ReloadRound,
+    obs: &Observed,
+    wall0: f64,
+    manager: &str,
+    shutdown_failed: bool,
+) -> Finding {
     let mut ev = Vec::new();
     let mut app_lost = 0u64;
+    let mut ended_lost = 0u64;
     let mut manager_lost = 0u64;
     let mut all: Vec<&Exchange> = Vec::new();
     let mut timeline = vec![
@@ -266,9 +286,23 @@ pub fn reload(r: &ReloadRound, obs: &Observed, wall0: f64, manager: &str) -> Fin
         let (mut app, mut mgr) = (0u64, 0u64);
         for e in list.iter().filter(|e| !e.ok_2xx()) {
             let b = blame(e, obs, wall0);
-            let who = if b == Blame::Manager { "manager" } else { "app" };
+            let old = served_by(e, obs, wall0)
+                .and_then(|p| obs.procs.get(&p))
+                .is_some_and(|p| p.start < wall0 + r.reload.0);
+            let who = match (b, old) {
+                (Blame::Manager, _) => "manager",
+                (_, true) => "app: an old instance ended with it",
+                _ => "app",
+            };
             *classes.entry(format!("{} ({who})", e.status.map(|s| s.to_string()).unwrap_or_else(|| e.outcome.to_string()))).or_default() += 1;
-            if b == Blame::Manager { mgr += 1 } else { app += 1 }
+            match (b, old) {
+                (Blame::Manager, _) => mgr += 1,
+                (_, true) => {
+                    app += 1;
+                    ended_lost += 1;
+                }
+                _ => app += 1,
+            }
             timeline.push(TimelineEvent {
                 t_ms: e.sent_ms,
                 kind: "failure".into(),
@@ -290,8 +324,14 @@ pub fn reload(r: &ReloadRound, obs: &Observed, wall0: f64, manager: &str) -> Fin
         ev.push(format!("{manager_lost} request(s) never reached the app: the manager ({manager}), not the app, lost them"));
     }
     // a reload the manager could not finish is not the app's failure, but it leaves nothing judged
+    if ended_lost > 0 && shutdown_failed {
+        ev.push(format!(
+            "{ended_lost} of the app's losses came from old instances ending with requests in flight: the graceful-shutdown defect, failed there"
+        ));
+    }
+    let own = if shutdown_failed { app_lost - ended_lost } else { app_lost };
     let verdict = match r.reload.2 {
-        _ if app_lost > 0 => V::Fail,
+        _ if own > 0 => V::Fail,
         Some(0) => V::Pass,
         code => {
             ev.push(format!("`reload` did not succeed (exit {code:?}): the app's reload could not be judged"));
@@ -302,6 +342,7 @@ pub fn reload(r: &ReloadRound, obs: &Observed, wall0: f64, manager: &str) -> Fin
     let mut f = Finding::new("reload", Level::Must, verdict, ev)
         .fig("requests", all.len() as f64)
         .fig("failed_app", app_lost as f64)
+        .fig("failed_app_old_instance_ended", ended_lost as f64)
         .fig("failed_manager", manager_lost as f64)
         .fig("retried_reused_connection", retried as f64)
         .fig("reload_ms", r.reload.1 - r.reload.0);
