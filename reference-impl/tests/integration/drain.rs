@@ -15,10 +15,10 @@ use serde_json::Value;
 
 use crate::common::{Home, free_port, http_pid, poll, status};
 
-/// An app of `fixtures/apps/`.
+/// An app of `fixtures/drain/`.
 fn app(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/apps")
+        .join("../fixtures/drain")
         .join(name)
         .canonicalize()
         .expect("app exists")
