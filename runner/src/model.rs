@@ -108,6 +108,9 @@ pub struct Throughput {
     pub ok: Vec<u64>,
     /// Failed requests per bucket (refused, reset, timeout, 5xx, truncated).
     pub failed: Vec<u64>,
+    /// The failed requests per bucket by outcome (`reset-reused`, `timeout`, ...); absent when none failed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub failed_by: std::collections::BTreeMap<String, Vec<u64>>,
 }
 
 /// A worker's lifetime as seen by the fixtures' ground-truth record.

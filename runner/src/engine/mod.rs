@@ -13,6 +13,7 @@ mod faults;
 mod http;
 pub mod record;
 mod scenario;
+pub mod stats;
 mod steps;
 mod stop_requests;
 mod target_cli;
