@@ -3,6 +3,7 @@
 use super::{fmt_vals, res, timeline};
 use crate::engine::ctx::Ctx;
 use crate::engine::record::Worker;
+use crate::engine::stats;
 use crate::model::CheckResult;
 use crate::suite::Check;
 use std::collections::BTreeMap;
@@ -65,18 +66,23 @@ impl Ctx {
                 if let Some(d) = dev {
                     self.values.insert("fairness_max_deviation".into(), d);
                 }
-                let ok = dev.is_some_and(|d| d <= *tolerance);
+                let power = stats::fairness_power(counts.iter().sum(), counts.len(), *tolerance);
+                self.values.extend(power.figures());
+                let ok = dev.is_some_and(|d| d <= *tolerance) && power.sufficient();
                 res(
                     name,
                     ok,
                     format!(
-                        "every worker within ±{:.0}% of the mean share",
+                        "every worker within ±{:.0}% of the mean share, over a sample that gives 99.9% confidence",
                         tolerance * 100.0
                     ),
                     match dev {
-                        Some(d) => {
-                            format!("max deviation {:.1}% over counts {:?}", d * 100.0, counts)
-                        }
+                        Some(d) => format!(
+                            "max deviation {:.1}% over counts {:?}; {}",
+                            d * 100.0,
+                            counts,
+                            power
+                        ),
                         None => "no workers".to_string(),
                     },
                 )
@@ -98,17 +104,35 @@ impl Ctx {
                         .insert("failed_per_reload".into(), f as f64 / reloads as f64);
                 }
                 self.values.insert("requests".into(), total as f64);
+                let bound = stats::zero_failure_rate_bound(total as u64, stats::CONFIDENCE);
+                self.values.insert("failure_rate_bound_999".into(), bound);
                 let bad: Vec<String> = r
                     .outcomes()
                     .into_iter()
                     .filter(|(k, _)| k != "ok")
                     .map(|(k, v)| format!("{k} {v}"))
                     .collect();
+                let claim = if f == 0 {
+                    format!(
+                        "; at 99.9% confidence the failure rate is below {:.2e}{}",
+                        bound,
+                        if reloads > 0 {
+                            format!(
+                                " and a loss of one request per reload would have shown with p = {:.4}",
+                                1.0 - stats::zero_loss_by_luck(1.0, reloads as u64)
+                            )
+                        } else {
+                            String::new()
+                        }
+                    )
+                } else {
+                    String::new()
+                };
                 res(
                     name,
                     f <= *max && total > 0,
                     format!("at most {max} failed requests"),
-                    format!("{f} failed of {total} {}", fmt_vals(&bad)),
+                    format!("{f} failed of {total} {}{claim}", fmt_vals(&bad)),
                 )
             }
             Check::RequestCompleted { name: rq, ok } => {
