@@ -723,3 +723,7 @@ fn signal_events(obs: &Observed, wall0: f64) -> Vec<TimelineEvent> {
         })
         .collect()
 }
+
+#[cfg(test)]
+#[path = "judge_tests.rs"]
+mod tests;

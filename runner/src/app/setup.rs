@@ -51,6 +51,9 @@ pub fn write_files(home: &Path, app: &AppSpec, record: &Path) -> std::io::Result
             "cwd": app.cwd,
             "instances": app.instances,
             "exec_mode": "cluster",
+            // the app is judged on its own: refpm's drain preload (which closes keep-alive
+            // connections for the app on SIGINT) is off; PM2 has none and keeps the key as data
+            "drain": false,
             // PM2's cluster workers get the app's env only after start: node_args reaches them
             "node_args": ["--require", recorder],
             "kill_timeout": app.kill_timeout_ms,
@@ -231,10 +234,8 @@ mod tests {
         let eco = write_files(dir.path(), &app, &dir.path().join("rec")).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(eco).unwrap()).unwrap();
         let a = &v["apps"][0];
-        assert_eq!(
-            (a["exec_mode"].as_str(), a["instances"].as_u64()),
-            (Some("cluster"), Some(3))
-        );
+        assert_eq!((a["exec_mode"].as_str(), a["instances"].as_u64()), (Some("cluster"), Some(3)));
+        assert_eq!(a["drain"], false);
         let opts = a["env"]["NODE_OPTIONS"].as_str().unwrap();
         assert!(
             opts.starts_with("--require ") && opts.ends_with(" --max-old-space-size=64"),
