@@ -5,13 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 fn cache_root() -> PathBuf {
-    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
-        return PathBuf::from(x).join("conform/npm");
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    home.join(".cache/conform/npm")
+    crate::builtin::cache_root().join("npm")
 }
 
 /// Installs `spec` (`pm2@7.0.4`) unless already cached; returns the path of its binary.
