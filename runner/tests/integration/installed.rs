@@ -1,7 +1,9 @@
 //! Installed, it just works: `conform` and `refpm` copied into an empty directory outside any checkout
 //! (as `cargo install` leaves them) list and run the built-in suites, unpacked to a fresh cache.
 
-use crate::common::{assert_no_leftovers, conform_bin, results, target, workspace};
+use crate::common::{
+    assert_no_debug_text, assert_no_leftovers, conform_bin, results, target, workspace,
+};
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -117,6 +119,7 @@ fn installed_binaries_list_every_scenario_and_run_instances_against_refpm_beside
     assert!(reports.join("refpm/index.html").is_file());
     let res = results(&reports);
     assert_no_leftovers(&res);
+    assert_no_debug_text(&reports);
     let rs = res["results"].as_array().expect("results");
     assert!(!rs.is_empty());
     for r in rs {

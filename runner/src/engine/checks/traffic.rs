@@ -1,6 +1,6 @@
 //! Checks on what clients saw: load results, slow requests and answers.
 
-use super::{fmt_vals, res, timeline};
+use super::{fmt_vals, res, show, timeline};
 use crate::engine::ctx::Ctx;
 use crate::engine::record::Worker;
 use crate::model::CheckResult;
@@ -75,7 +75,11 @@ impl Ctx {
                     ),
                     match dev {
                         Some(d) => {
-                            format!("max deviation {:.1}% over counts {:?}", d * 100.0, counts)
+                            format!(
+                                "max deviation {:.1}% over counts {}",
+                                d * 100.0,
+                                show::list(&counts)
+                            )
                         }
                         None => "no workers".to_string(),
                     },
@@ -108,7 +112,11 @@ impl Ctx {
                     name,
                     f <= *max && total > 0,
                     format!("at most {max} failed requests"),
-                    format!("{f} failed of {total} {}", fmt_vals(&bad)),
+                    if bad.is_empty() {
+                        format!("{f} failed of {total}")
+                    } else {
+                        format!("{f} failed of {total} ({})", fmt_vals(&bad))
+                    },
                 )
             }
             Check::RequestCompleted { name: rq, ok } => {
@@ -165,8 +173,8 @@ impl Ctx {
                     started > 0 && ok >= started,
                     "every request the app had started is answered",
                     format!(
-                        "app started {started}, finished {ended}; client outcomes {:?}",
-                        by
+                        "app started {started}, finished {ended}; client outcomes {}",
+                        show::pairs(&by, " ")
                     ),
                 )
             }
@@ -193,8 +201,8 @@ impl Ctx {
                     max_by_pid.len() >= 2 && max < ok_answers,
                     "each instance counts only its own hits (state is per process)",
                     format!(
-                        "{ok_answers} answers; highest counter per pid {:?}",
-                        max_by_pid
+                        "{ok_answers} answers; highest counter per pid {}",
+                        show::pairs(&max_by_pid, ": ")
                     ),
                 )
             }
