@@ -54,12 +54,9 @@ fn script_spec(a: &StartArgs, target: &str) -> Result<AppSpec, String> {
     spec.exp_backoff_restart_delay =
         ms_flag("--exp-backoff-restart-delay", &a.exp_backoff_restart_delay)?;
     if let Some(p) = &a.lb_policy {
-        if p != "rr" && p != "shared" {
-            return Err(format!(
-                "invalid value \"{p}\" for --lb-policy: expected rr or shared"
-            ));
-        }
-        spec.lb_policy = p.clone();
+        spec.lb_policy = crate::config::parse_lb_policy(p).ok_or_else(|| {
+            format!("invalid value \"{p}\" for --lb-policy: expected rr or shared")
+        })?;
     }
     let node_args = a
         .node_args

@@ -46,7 +46,7 @@ pub struct RawApp {
     /// `env_<name>` sections.
     pub env_named: BTreeMap<String, BTreeMap<String, String>>,
     /// `rr` or `shared`.
-    pub lb_policy: Option<String>,
+    pub lb_policy: Option<crate::cluster::LbPolicy>,
     /// Node arguments.
     pub node_args: Vec<String>,
     /// Interpreter.
@@ -150,10 +150,9 @@ pub fn parse_app(
             }
             "lb_policy" => {
                 let v = string(val).ok_or_else(|| e("must be \"rr\" or \"shared\""))?;
-                if v != "rr" && v != "shared" {
-                    return Err(e("must be \"rr\" or \"shared\""));
-                }
-                app.lb_policy = Some(v)
+                app.lb_policy = Some(
+                    super::parse_lb_policy(&v).ok_or_else(|| e("must be \"rr\" or \"shared\""))?,
+                )
             }
             "args" => {
                 app.args =

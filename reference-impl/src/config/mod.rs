@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::LbPolicy;
+
 pub use ecosystem::{is_config_file, load_ecosystem, parse_ecosystem_text};
 pub use keys::{ms as parse_ms, split_args};
 
@@ -77,8 +79,8 @@ pub struct AppSpec {
     pub exp_backoff_restart_delay: Option<u64>,
     /// The app's configured env (`env` ⊕ `env_<name>`).
     pub env: BTreeMap<String, String>,
-    /// Load-balancing policy: `rr` or `shared`.
-    pub lb_policy: String,
+    /// Load-balancing policy: `rr` or `shared` (a string on the wire and in jlist).
+    pub lb_policy: LbPolicy,
 }
 
 impl AppSpec {
@@ -107,7 +109,7 @@ impl AppSpec {
             restart_delay: None,
             exp_backoff_restart_delay: None,
             env: BTreeMap::new(),
-            lb_policy: "rr".into(),
+            lb_policy: LbPolicy::Rr,
         }
     }
 
@@ -201,6 +203,15 @@ fn is_node_name(i: &str) -> bool {
         .file_name()
         .and_then(|f| f.to_str())
         .is_some_and(|f| f.ends_with("node"))
+}
+
+/// `rr` / `shared` (the only values PM2 accepts).
+pub fn parse_lb_policy(s: &str) -> Option<LbPolicy> {
+    match s {
+        "rr" => Some(LbPolicy::Rr),
+        "shared" => Some(LbPolicy::Shared),
+        _ => None,
+    }
 }
 
 /// The script basename without its extension (PM2's default name).

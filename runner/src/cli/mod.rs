@@ -2,7 +2,9 @@
 
 mod list;
 mod run;
+pub(crate) mod runtimes;
 
+use crate::target::is_executable;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -13,6 +15,8 @@ Examples:
   conform run --target npm:pm2@7.0.4            install pm2 7.0.4 into ~/.cache/conform/npm and run it
   conform run --suite reload --scenario reload/under-load --jobs 2
   conform run --target A --target B             both, with a targets x scenarios matrix
+  conform run --node 22 --node 24 --node 26     refpm on the newest Node 22, 24 and 26 (a matrix)
+  conform run --node bun --suite fork           refpm and the fixtures on Bun (npm @oven/bun-linux-x64)
   conform run --baseline reports/baselines/pm2-7.0.4.json --target ./node_modules/.bin/pm2
   conform list --suite env
   conform diff reports/refpm/results.json reports/pm2-7.0.4/results.json
@@ -106,13 +110,17 @@ pub(crate) fn usage_error(msg: impl std::fmt::Display) -> i32 {
     crate::exit::USAGE
 }
 
-/// Checks shared by `run` and `bench` before anything starts: `node` on PATH, every path target an
-/// executable; then builds the async runtime. The error is a user-facing sentence.
-pub(crate) fn preflight(targets: &[String]) -> Result<tokio::runtime::Runtime, String> {
+/// Checks shared by `run` and `bench` before anything starts: `node` on PATH (unless `--node` gives
+/// one), every path target an executable; then builds the async runtime. The error is a user-facing
+/// sentence.
+pub(crate) fn preflight(
+    targets: &[String],
+    nodes: &[String],
+) -> Result<tokio::runtime::Runtime, String> {
     let node = std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("node").is_file()));
-    if !node {
-        return Err("`node` not found on PATH (the fixtures are Node apps)".into());
+    if !node && nodes.is_empty() {
+        return Err("`node` not found on PATH (the fixtures are Node apps; or use --node)".into());
     }
     for t in targets {
         if !t.starts_with("npm:") && t.contains('/') && !is_executable(std::path::Path::new(t)) {
@@ -125,11 +133,19 @@ pub(crate) fn preflight(targets: &[String]) -> Result<tokio::runtime::Runtime, S
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
+/// Resolves `--node` and `--target` (none: the refpm beside conform) into the targets × runtimes
+/// matrix; the error is a user-facing sentence naming the argument.
+pub(crate) async fn resolve_runs(
+    targets: &[String],
+    nodes: &[String],
+) -> Result<Vec<crate::target::Target>, String> {
+    let runtimes = runtimes::resolve_runtimes(nodes).await?;
+    Ok(runtimes::matrix(resolve_targets(targets).await?, &runtimes))
+}
+
 /// Resolves the `--target` values (none: the refpm beside conform) into executable targets; the error
 /// is a user-facing sentence naming the target.
-pub(crate) async fn resolve_targets(
-    targets: &[String],
-) -> Result<Vec<crate::target::Target>, String> {
+async fn resolve_targets(targets: &[String]) -> Result<Vec<crate::target::Target>, String> {
     let specs: Vec<Option<&str>> = if targets.is_empty() {
         vec![None]
     } else {
@@ -154,14 +170,6 @@ pub(crate) async fn resolve_targets(
         resolved.push(t);
     }
     Ok(resolved)
-}
-
-/// Whether `p` is a file with an execute bit.
-fn is_executable(p: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
 }
 
 /// Prints a miette diagnostic (suite errors) and returns the usage exit code.

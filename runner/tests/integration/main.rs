@@ -3,6 +3,7 @@ mod bench;
 mod common;
 mod installed;
 mod killed_run;
+mod node_matrix;
 mod runs;
 mod suites_cli;
 mod suites_refpm;

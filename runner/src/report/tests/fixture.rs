@@ -147,6 +147,7 @@ pub fn report(label: &str) -> RunReport {
             node_version: "v20.0.0".into(),
             hostname: "ci".into(),
         },
+        runtime: None,
         started_at: "2026-12-01T12:00:00Z".into(),
         duration_ms: 98_765,
         summary: Summary::from_results(&results),
