@@ -1,6 +1,6 @@
 //! Checks on what clients saw: load results, slow requests and answers.
 
-use super::{fmt_vals, res, timeline};
+use super::{fmt_vals, res, show, timeline};
 use crate::engine::ctx::Ctx;
 use crate::engine::record::Worker;
 use crate::engine::stats;
@@ -78,9 +78,9 @@ impl Ctx {
                     ),
                     match dev {
                         Some(d) => format!(
-                            "max deviation {:.1}% over counts {:?}; {}",
+                            "max deviation {:.1}% over counts {}; {}",
                             d * 100.0,
-                            counts,
+                            show::list(&counts),
                             power
                         ),
                         None => "no workers".to_string(),
@@ -132,7 +132,11 @@ impl Ctx {
                     name,
                     f <= *max && total > 0,
                     format!("at most {max} failed requests"),
-                    format!("{f} failed of {total} {}{claim}", fmt_vals(&bad)),
+                    if bad.is_empty() {
+                        format!("{f} failed of {total}{claim}")
+                    } else {
+                        format!("{f} failed of {total} ({}){claim}", fmt_vals(&bad))
+                    },
                 )
             }
             Check::RequestCompleted { name: rq, ok } => {
@@ -189,8 +193,8 @@ impl Ctx {
                     started > 0 && ok >= started,
                     "every request the app had started is answered",
                     format!(
-                        "app started {started}, finished {ended}; client outcomes {:?}",
-                        by
+                        "app started {started}, finished {ended}; client outcomes {}",
+                        show::pairs(&by, " ")
                     ),
                 )
             }
@@ -217,8 +221,8 @@ impl Ctx {
                     max_by_pid.len() >= 2 && max < ok_answers,
                     "each instance counts only its own hits (state is per process)",
                     format!(
-                        "{ok_answers} answers; highest counter per pid {:?}",
-                        max_by_pid
+                        "{ok_answers} answers; highest counter per pid {}",
+                        show::pairs(&max_by_pid, ": ")
                     ),
                 )
             }
