@@ -126,7 +126,7 @@ pub fn app(a: AppArgs) -> i32 {
         }
     }
     let targets: Vec<String> = a.target.iter().cloned().collect();
-    let rt = match super::preflight(&targets) {
+    let rt = match super::preflight(&targets, &[]) {
         Ok(rt) => rt,
         Err(e) => return super::usage_error(e),
     };
@@ -162,6 +162,10 @@ pub fn app(a: AppArgs) -> i32 {
             },
             out.findings,
             target.info(),
+            match &target.runtime {
+                Some(rt) => Some(rt.info()),
+                None => crate::target::node::on_path().await.map(|r| r.info()),
+            },
             crate::engine::machine_info(),
             started_at,
             out.duration_ms,
