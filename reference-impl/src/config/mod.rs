@@ -51,7 +51,7 @@ pub struct AppSpec {
     pub program_args: Vec<String>,
     /// True when the script is the program (binary or shebang script run directly).
     pub script_is_program: bool,
-    /// Is it a Node script (IPC channel available)?
+    /// Is it a JavaScript app run by Node or Bun (IPC channel available, cluster mode possible)?
     pub is_node: bool,
     /// Raw instance value: N, 0 = all CPUs, negative = CPUs − N.
     pub instances: i64,
@@ -81,6 +81,13 @@ pub struct AppSpec {
     pub env: BTreeMap<String, String>,
     /// Load-balancing policy: `rr` or `shared` (a string on the wire and in jlist).
     pub lb_policy: LbPolicy,
+    /// Inject the drain preload (refpm's own key, default on; see [`crate::drain`]).
+    #[serde(default = "yes")]
+    pub drain: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl AppSpec {
@@ -110,6 +117,7 @@ impl AppSpec {
             exp_backoff_restart_delay: None,
             env: BTreeMap::new(),
             lb_policy: LbPolicy::Rr,
+            drain: true,
         }
     }
 
@@ -202,7 +210,12 @@ fn is_node_name(i: &str) -> bool {
     Path::new(i)
         .file_name()
         .and_then(|f| f.to_str())
-        .is_some_and(|f| f.ends_with("node"))
+        .is_some_and(|f| f.ends_with("node") || is_bun_name(f))
+}
+
+/// True for a Bun binary (`bun`, `bun-1.4`, …): Bun speaks Node's IPC channel and `node:cluster`.
+pub fn is_bun_name(file_name: &str) -> bool {
+    file_name == "bun" || file_name.starts_with("bun-")
 }
 
 /// `rr` / `shared` (the only values PM2 accepts).

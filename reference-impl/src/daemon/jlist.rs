@@ -148,7 +148,12 @@ fn interpreter(p: &Job) -> String {
     if p.spec.script_is_program {
         "none".into()
     } else if p.spec.exec_mode == ExecMode::ClusterMode || p.spec.is_node {
-        "node".into()
+        let file = p.spec.program.file_name().and_then(|f| f.to_str());
+        if file.is_some_and(crate::config::is_bun_name) {
+            "bun".into()
+        } else {
+            "node".into()
+        }
     } else {
         p.spec
             .program

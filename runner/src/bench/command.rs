@@ -18,6 +18,11 @@ pub struct BenchArgs {
     /// is the ratio reference. Default: the refpm beside conform.
     #[arg(long = "target", id = "target", value_name = "T")]
     pub targets: Vec<String>,
+    /// Run the managers, the apps and the reference rows on this Node (a version like `26.12.1` or `26`,
+    /// a path, or `bun[@VERSION]`); repeatable: each target once per runtime; the reference rows use the
+    /// first. Default: the `node` on PATH.
+    #[arg(long = "node", id = "node", value_name = "V")]
+    pub nodes: Vec<String>,
     /// Reports go to DIR/bench/ (`<date>.json`, `<date>.md`, `index.html`).
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub report_dir: PathBuf,
@@ -40,7 +45,7 @@ pub struct BenchArgs {
     /// Also time a full `conform run` against each target (takes minutes).
     #[arg(long)]
     pub with_run: bool,
-    /// Fixture directory (default: `fixtures/` in the current directory or a parent).
+    /// Fixture directory (default: the fixtures built into conform).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
 }
@@ -67,16 +72,16 @@ fn check_fixtures(dir: &Path) -> Result<(), String> {
 pub fn run(args: BenchArgs) -> i32 {
     let fixtures = match &args.fixtures {
         Some(p) => p.clone(),
-        None => match crate::suite::find_dir("fixtures") {
-            Some(p) => p,
-            None => return usage("no `fixtures/` directory found (use --fixtures DIR)"),
+        None => match crate::builtin::unpack() {
+            Ok(b) => b.fixtures,
+            Err(e) => return usage(format!("cannot unpack the built-in fixtures: {e}")),
         },
     };
     if let Err(e) = check_fixtures(&fixtures) {
         return usage(e);
     }
     let fixtures = std::fs::canonicalize(&fixtures).unwrap_or(fixtures);
-    let rt = match crate::cli::preflight(&args.targets) {
+    let rt = match crate::cli::preflight(&args.targets, &args.nodes) {
         Ok(r) => r,
         Err(e) => return usage(e),
     };
@@ -105,7 +110,7 @@ fn sweep() {
 }
 
 async fn run_async(args: BenchArgs, fixtures: PathBuf) -> i32 {
-    let targets = match crate::cli::resolve_targets(&args.targets).await {
+    let targets = match crate::cli::resolve_runs(&args.targets, &args.nodes).await {
         Ok(t) => t,
         Err(e) => return usage(e),
     };

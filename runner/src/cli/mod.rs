@@ -1,8 +1,11 @@
 //! The command line: `conform run`, `conform list`, `conform diff`. `main.rs` only calls [`main`].
 
+mod app;
 mod list;
 mod run;
+pub(crate) mod runtimes;
 
+use crate::target::is_executable;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -13,9 +16,13 @@ Examples:
   conform run --target npm:pm2@7.0.4            install pm2 7.0.4 into ~/.cache/conform/npm and run it
   conform run --suite reload --scenario reload/under-load --jobs 2
   conform run --target A --target B             both, with a targets x scenarios matrix
+  conform run --node 22 --node 24 --node 26     refpm on the newest Node 22, 24 and 26 (a matrix)
+  conform run --node bun --suite fork           refpm and the fixtures on Bun (npm @oven/bun-linux-x64)
   conform run --baseline reports/baselines/pm2-7.0.4.json --target ./node_modules/.bin/pm2
   conform list --suite env
   conform diff reports/refpm/results.json reports/pm2-7.0.4/results.json
+  conform app server.js --url / --url /api/items --flow login.toml --env PORT=8080
+  conform suites export my-suites               the built-in suites as a start for your own
 
 Exit codes: 0 every MUST passed (or the baseline matched), 1 a MUST failed or a verdict changed
 against the baseline, 2 usage or infrastructure error, 130 interrupted (partial report written).";
@@ -38,8 +45,13 @@ pub enum Command {
     Run(run::RunArgs),
     /// Measure throughput, latency, reload safety and overhead of targets side by side.
     Bench(crate::bench::BenchArgs),
+    /// Check your own app for cluster mode: starts, serves on every instance, stateless, reload-safe, graceful.
+    App(app::AppArgs),
     /// List scenarios: id, level and the guide's sentence.
     List(list::ListArgs),
+    /// The suites built into conform.
+    #[command(subcommand)]
+    Suites(SuitesCommand),
     /// Compare two results.json files as a targets x scenarios matrix.
     Diff {
         /// First results.json.
@@ -49,13 +61,27 @@ pub enum Command {
     },
 }
 
+/// `conform suites …`.
+#[derive(Debug, Subcommand)]
+pub enum SuitesCommand {
+    /// Write the built-in suites (`*.toml` and their README) into DIR, a starting point for your own
+    /// (run them with `--suites DIR`).
+    Export {
+        /// Directory to write into (created if missing).
+        dir: PathBuf,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 /// Where suites and fixtures live (shared by `run` and `list`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Dirs {
-    /// Suite directory (default: `suites/` in the current directory or a parent, else beside the executable's workspace).
+    /// Suite directory (default: the suites built into conform; `conform suites export DIR` writes them out).
     #[arg(long, value_name = "DIR")]
     pub suites: Option<PathBuf>,
-    /// Fixture directory (default: found like `suites/`).
+    /// Fixture directory (default: the fixtures built into conform).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
 }
@@ -76,7 +102,9 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Bench(args) => crate::bench::run(args),
+        Command::App(args) => app::app(args),
         Command::List(args) => list::list(args),
+        Command::Suites(SuitesCommand::Export { dir, force }) => export(&dir, force),
         Command::Diff { a, b } => diff(&a, &b),
     }
 }
@@ -87,13 +115,17 @@ pub(crate) fn usage_error(msg: impl std::fmt::Display) -> i32 {
     crate::exit::USAGE
 }
 
-/// Checks shared by `run` and `bench` before anything starts: `node` on PATH, every path target an
-/// executable; then builds the async runtime. The error is a user-facing sentence.
-pub(crate) fn preflight(targets: &[String]) -> Result<tokio::runtime::Runtime, String> {
+/// Checks shared by `run` and `bench` before anything starts: `node` on PATH (unless `--node` gives
+/// one), every path target an executable; then builds the async runtime. The error is a user-facing
+/// sentence.
+pub(crate) fn preflight(
+    targets: &[String],
+    nodes: &[String],
+) -> Result<tokio::runtime::Runtime, String> {
     let node = std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("node").is_file()));
-    if !node {
-        return Err("`node` not found on PATH (the fixtures are Node apps)".into());
+    if !node && nodes.is_empty() {
+        return Err("`node` not found on PATH (the fixtures are Node apps; or use --node)".into());
     }
     for t in targets {
         if !t.starts_with("npm:") && t.contains('/') && !is_executable(std::path::Path::new(t)) {
@@ -106,11 +138,19 @@ pub(crate) fn preflight(targets: &[String]) -> Result<tokio::runtime::Runtime, S
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
+/// Resolves `--node` and `--target` (none: the refpm beside conform) into the targets × runtimes
+/// matrix; the error is a user-facing sentence naming the argument.
+pub(crate) async fn resolve_runs(
+    targets: &[String],
+    nodes: &[String],
+) -> Result<Vec<crate::target::Target>, String> {
+    let runtimes = runtimes::resolve_runtimes(nodes).await?;
+    Ok(runtimes::matrix(resolve_targets(targets).await?, &runtimes))
+}
+
 /// Resolves the `--target` values (none: the refpm beside conform) into executable targets; the error
 /// is a user-facing sentence naming the target.
-pub(crate) async fn resolve_targets(
-    targets: &[String],
-) -> Result<Vec<crate::target::Target>, String> {
+async fn resolve_targets(targets: &[String]) -> Result<Vec<crate::target::Target>, String> {
     let specs: Vec<Option<&str>> = if targets.is_empty() {
         vec![None]
     } else {
@@ -120,7 +160,7 @@ pub(crate) async fn resolve_targets(
     for s in specs {
         let t = crate::target::resolve(s).await.map_err(|e| {
             let hint = if s.is_none() {
-                " (build it with `cargo build -p refpm`, or pass --target)"
+                " (install it with `cargo install --path reference-impl`, or pass --target)"
             } else {
                 ""
             };
@@ -137,18 +177,27 @@ pub(crate) async fn resolve_targets(
     Ok(resolved)
 }
 
-/// Whether `p` is a file with an execute bit.
-fn is_executable(p: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
 /// Prints a miette diagnostic (suite errors) and returns the usage exit code.
 pub(crate) fn diagnostic(err: crate::suite::SuiteError) -> i32 {
     eprintln!("{:?}", miette::Report::new(err));
     crate::exit::USAGE
+}
+
+fn export(dir: &std::path::Path, force: bool) -> i32 {
+    match crate::builtin::export_suites(dir, force) {
+        Ok(files) => {
+            for f in &files {
+                println!("{}", f.display());
+            }
+            eprintln!(
+                "conform: {} files written; run them with `conform run --suites {}`",
+                files.len(),
+                dir.display()
+            );
+            crate::exit::OK
+        }
+        Err(e) => usage_error(e),
+    }
 }
 
 fn read_report(p: &std::path::Path) -> Result<crate::model::RunReport, String> {
@@ -171,17 +220,18 @@ fn diff(a: &std::path::Path, b: &std::path::Path) -> i32 {
     crate::exit::OK
 }
 
-/// Resolves the suites and fixtures directories.
+/// Resolves the suites and fixtures directories: `--suites`/`--fixtures` when given, else the copies
+/// built into conform (unpacked to the cache on first use).
 pub(crate) fn resolve_dirs(d: &Dirs) -> Result<(PathBuf, PathBuf), String> {
-    let suites = match &d.suites {
-        Some(p) => p.clone(),
-        None => crate::suite::find_dir("suites")
-            .ok_or("no `suites/` directory found (use --suites DIR)")?,
-    };
-    let fixtures = match &d.fixtures {
-        Some(p) => p.clone(),
-        None => {
-            crate::suite::find_dir("fixtures").unwrap_or_else(|| suites.with_file_name("fixtures"))
+    let builtin =
+        || crate::builtin::unpack().map_err(|e| format!("cannot unpack the built-in suites: {e}"));
+    let (suites, fixtures) = match (&d.suites, &d.fixtures) {
+        (Some(s), Some(f)) => (s.clone(), f.clone()),
+        (Some(s), None) => (s.clone(), builtin()?.fixtures),
+        (None, Some(f)) => (builtin()?.suites, f.clone()),
+        (None, None) => {
+            let b = builtin()?;
+            (b.suites, b.fixtures)
         }
     };
     // the app stub `require`s the fixture by path: a relative one would resolve as a module name

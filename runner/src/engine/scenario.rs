@@ -8,7 +8,7 @@ use crate::model::{
     CheckResult, Figures, Level, ScenarioResult, TimelineEvent, Verdict, WorkerSpan,
 };
 use crate::suite::Scenario;
-use crate::target::{Sandbox, Target, ports};
+use crate::target::{Target, ports};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -40,7 +40,9 @@ fn base_result(sc: &Scenario) -> ScenarioResult {
 }
 
 async fn setup(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Result<Ctx, String> {
-    let mut sb = Sandbox::new().map_err(|e| format!("cannot create a home: {e}"))?;
+    let mut sb = target
+        .sandbox()
+        .map_err(|e| format!("cannot create a home: {e}"))?;
     let port = ports::free_port().map_err(|e| e.to_string())?;
     let record = sb.file("record.jsonl");
     let mut extra_ports = BTreeMap::new();
@@ -249,12 +251,7 @@ fn figures(ctx: &Ctx, workers: &[record::Worker]) -> Figures {
             t_ms: s.start,
             kind: "step".into(),
             pid: None,
-            detail: format!(
-                "{} ({:.0} ms{})",
-                s.kind,
-                s.end - s.start,
-                s.exit.map_or(String::new(), |c| format!(", exit {c}"))
-            ),
+            detail: span_label(s, &ctx.load_results),
         })
         .collect();
     for e in record::read(&ctx.record, ctx.origin_epoch_ms) {
@@ -323,5 +320,33 @@ mod tests {
     #[case(Level::Info, vec![c(false)], Verdict::Informational)]
     fn verdicts(#[case] level: Level, #[case] checks: Vec<CheckResult>, #[case] v: Verdict) {
         assert_eq!(verdict_of(level, &checks), v);
+    }
+}
+
+/// What a step span did, for the timeline: `reload 723 ms`, `start 1.2 s, exit 1`,
+/// `load main 2.8 s: 0 of 2782 failed` (a load's real duration, from its start to its end).
+fn span_label(
+    s: &super::ctx::StepSpan,
+    loads: &std::collections::BTreeMap<String, crate::load::LoadResult>,
+) -> String {
+    let ms = s.end - s.start;
+    let took = if ms >= 1000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        format!("{ms:.0} ms")
+    };
+    if let Some(name) = s.kind.strip_prefix("load:") {
+        return match loads.get(name) {
+            Some(r) => format!(
+                "load {name} {took}: {} of {} failed",
+                r.failed(),
+                r.records.len()
+            ),
+            None => format!("load {name} {took}"),
+        };
+    }
+    match s.exit {
+        Some(c) if c != 0 => format!("{} {took}, exit {c}", s.kind),
+        _ => format!("{} {took}", s.kind),
     }
 }

@@ -178,6 +178,7 @@ impl Ctx {
                 path,
                 timeout_ms,
                 max_requests,
+                connections,
             } => {
                 let protocol = match protocol {
                     Some(LoadProtocol::Http) => Protocol::Http,
@@ -200,6 +201,7 @@ impl Ctx {
                     max_requests: max_requests.unwrap_or(u64::MAX),
                     mode,
                     timeout: self.scaled(*timeout_ms),
+                    connections: connections.unwrap_or(0),
                 };
                 let start = self.now();
                 self.spans.push(StepSpan {
@@ -217,6 +219,7 @@ impl Ctx {
                     .remove(name)
                     .ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
                 let r = run.finish().await;
+                self.end_load_span(name);
                 self.load_results.insert(name.clone(), r);
             }
             Step::LoadStop { name } => {
@@ -225,6 +228,7 @@ impl Ctx {
                     .remove(name)
                     .ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
                 let r = run.stop().await;
+                self.end_load_span(name);
                 self.load_results.insert(name.clone(), r);
             }
             Step::RequestSlow {

@@ -3,11 +3,14 @@
 //! A target is only ever driven through its command line. [`resolve`] turns `--target` (a path,
 //! `npm:PACKAGE@VERSION`, or nothing for the `refpm` beside `conform`) into a [`Target`] with a label;
 //! [`Sandbox`] gives one scenario a fresh short `PM2_HOME`, a scrubbed environment and commands with
-//! deadlines; [`procs`] finds and kills by pid whatever a scenario left behind.
+//! deadlines; [`procs`] finds and kills by pid whatever a scenario left behind. [`node`] resolves
+//! `--node` into a [`Runtime`]; [`Target::on`] pairs a target with one (the targets × runtimes matrix).
 
 mod command;
+mod fetch_runtime;
 mod jlist;
 pub mod live;
+pub mod node;
 mod npm;
 pub mod ports;
 pub mod procs;
@@ -15,6 +18,7 @@ mod sandbox;
 
 pub use command::{CmdOutput, run_command};
 pub use jlist::{Proc, parse_jlist};
+pub use node::{Runtime, RuntimeKind};
 pub use sandbox::Sandbox;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +30,9 @@ pub enum TargetError {
     /// The executable does not exist or is not a file.
     #[error("target `{0}` not found")]
     NotFound(String),
+    /// No `--target` and no `refpm` beside conform or on PATH.
+    #[error("no `refpm` beside conform (in {0}) nor on PATH")]
+    NoRefpm(String),
     /// `npm install` of an `npm:` target failed.
     #[error("npm install of `{spec}` failed: {detail}")]
     Npm {
@@ -42,15 +49,20 @@ pub enum TargetError {
     Io(#[from] std::io::Error),
 }
 
-/// A resolved PM2-compatible executable.
+/// A resolved PM2-compatible executable, and the runtime it runs on.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// Short label for the report directory: `refpm`, `pm2-7.0.4`.
+    /// Short label for the report directory: `refpm`, `pm2-7.0.4`; with `--node`,
+    /// `refpm@node-26.12.1`.
     pub label: String,
+    /// The label without the runtime (`refpm`), for baseline file names.
+    pub base_label: String,
     /// Absolute path of the executable.
     pub command: PathBuf,
     /// What `--version` printed (last line, trimmed).
     pub version: String,
+    /// The runtime: chosen by `--node` (then first on the sandbox's PATH), or the `node` on PATH.
+    pub runtime: Option<Runtime>,
 }
 
 impl Target {
@@ -62,6 +74,32 @@ impl Target {
             version: self.version.clone(),
         }
     }
+
+    /// This target on a runtime chosen by `--node`: the label gains `@node-26.12.1`.
+    pub fn on(&self, rt: &Runtime) -> Target {
+        Target {
+            label: format!("{}@{}", self.base_label, rt.label()),
+            runtime: Some(rt.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// A fresh sandbox whose PATH starts with the `--node` runtime, when one was chosen.
+    pub fn sandbox(&self) -> std::io::Result<Sandbox> {
+        let mut sb = Sandbox::new()?;
+        if let Some(rt) = self.runtime.as_ref().filter(|r| r.requested.is_some()) {
+            sb.path_prefix = Some(rt.bin_dir.clone());
+        }
+        Ok(sb)
+    }
+}
+
+/// Whether `p` is a file with an execute bit.
+pub fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 /// Resolves a `--target` argument (`None` = the `refpm` next to the running `conform`).
@@ -70,13 +108,14 @@ pub async fn resolve(spec: Option<&str>) -> Result<Target, TargetError> {
         None => {
             let exe = std::env::current_exe()?;
             let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-            let refpm = dir.join("refpm");
+            let beside = dir.join("refpm");
             // integration tests run from target/<profile>/deps: refpm is one level up
             let alt = dir.parent().map(|p| p.join("refpm"));
-            match alt {
-                Some(a) if !refpm.is_file() && a.is_file() => a,
-                _ => refpm,
-            }
+            [Some(beside), alt, which("refpm")]
+                .into_iter()
+                .flatten()
+                .find(|p| p.is_file())
+                .ok_or_else(|| TargetError::NoRefpm(dir.display().to_string()))?
         }
         Some(s) if s.starts_with("npm:") => npm::install(&s[4..]).await?,
         Some(s) => {
@@ -97,12 +136,33 @@ pub async fn resolve(spec: Option<&str>) -> Result<Target, TargetError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let label = make_label(&base, &version);
+    let label = make_label(&scoped(&command, &base), &version);
     Ok(Target {
+        base_label: label.clone(),
         label,
         command,
         version,
+        runtime: node::on_path().await,
     })
+}
+
+/// The executable's name with its npm scope when it lives in a scoped package
+/// (`…/node_modules/@socket.io/pm2/bin/pm2` → `@socket.io-pm2`), so that it cannot share a label (and a
+/// report directory) with the unscoped package of the same name.
+pub fn scoped(command: &Path, base: &str) -> String {
+    let parts: Vec<String> = command
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let scope = parts
+        .windows(2)
+        .rev()
+        .find(|w| w[0] == "node_modules")
+        .and_then(|w| w[1].strip_prefix('@').map(str::to_string));
+    match scope {
+        Some(s) => format!("@{s}-{base}"),
+        None => base.to_string(),
+    }
 }
 
 /// `refpm` stays `refpm`; anything else is `<basename>-<version>` when a version is known.
@@ -152,7 +212,20 @@ async fn probe_version(command: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::make_label;
+    use super::{make_label, scoped};
+    use std::path::Path;
+
+    #[test]
+    fn a_scoped_package_keeps_its_scope_in_the_label() {
+        let p = Path::new("/c/npm/@socket.io+pm2@6.0.14/node_modules/@socket.io/pm2/bin/pm2");
+        assert_eq!(
+            make_label(&scoped(p, "pm2"), "6.0.14"),
+            "@socket.io-pm2-6.0.14"
+        );
+        let p = Path::new("/w/node_modules/pm2/bin/pm2");
+        assert_eq!(make_label(&scoped(p, "pm2"), "6.0.14"), "pm2-6.0.14");
+        assert_eq!(scoped(Path::new("/usr/bin/pm2"), "pm2"), "pm2");
+    }
 
     #[test]
     fn labels() {

@@ -1,7 +1,10 @@
+mod app;
 mod bad_input;
 mod bench;
 mod common;
+mod installed;
 mod killed_run;
+mod node_matrix;
 mod runs;
 mod suites_cli;
 mod suites_refpm;

@@ -1,6 +1,6 @@
 //! Checks on the time line: listening coverage, replacement order, signals, exit codes and durations.
 
-use super::{res, timeline};
+use super::{res, show, timeline};
 use crate::engine::ctx::Ctx;
 use crate::engine::record::Worker;
 use crate::model::CheckResult;
@@ -64,11 +64,12 @@ impl Ctx {
                     ok,
                     exp,
                     format!(
-                        "exit codes {:?}",
-                        codes
-                            .iter()
-                            .map(|c| c.map_or("killed".into(), |c| c.to_string()))
-                            .collect::<Vec<_>>()
+                        "exit codes {}",
+                        show::list(
+                            codes
+                                .iter()
+                                .map(|c| c.map_or("killed".into(), |c| c.to_string()))
+                        )
                     ),
                 )
             }
@@ -98,10 +99,7 @@ impl Ctx {
                         min_ms.map_or("0".into(), |m| m.to_string()),
                         max_ms.map_or("∞".into(), |m| m.to_string())
                     ),
-                    format!(
-                        "{:?} ms",
-                        d.iter().map(|x| x.round() as i64).collect::<Vec<_>>()
-                    ),
+                    format!("{} ms", show::list(d.iter().map(|x| x.round() as i64))),
                 )
             }
             Check::Signals {

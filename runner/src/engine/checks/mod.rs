@@ -2,6 +2,7 @@
 
 mod lifecycle;
 mod procs;
+mod show;
 pub mod timeline;
 mod traffic;
 
@@ -30,8 +31,9 @@ fn live(p: &Proc) -> bool {
     !matches!(p.status.as_str(), "stopped" | "errored") && p.pid != 0
 }
 
+/// A list of values as text (`0, 1`, or `none`).
 fn fmt_vals(v: &[String]) -> String {
-    format!("[{}]", v.join(", "))
+    show::list(v)
 }
 
 impl Ctx {

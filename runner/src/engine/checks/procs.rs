@@ -1,6 +1,6 @@
 //! Checks on processes: counts, modes, statuses, pids and instance values (jlist and record).
 
-use super::{fmt_vals, live, res};
+use super::{fmt_vals, live, res, show};
 use crate::engine::ctx::Ctx;
 use crate::engine::record::Worker;
 use crate::model::CheckResult;
@@ -58,8 +58,9 @@ impl Ctx {
                     ok,
                     format!("every process in {equals} mode"),
                     format!(
-                        "jlist exec_mode: {:?}, record cluster.isWorker: {:?}",
-                        modes, rec
+                        "jlist exec_mode: {}; record cluster.isWorker: {}",
+                        show::list(&modes),
+                        show::list(&rec)
                     ),
                 )
             }
@@ -95,7 +96,7 @@ impl Ctx {
                     name,
                     ok,
                     format!("{} pids, all new", b.len()),
-                    format!("before {:?}, after {:?}", b, a),
+                    format!("before {}; after {}", show::list(&b), show::list(&a)),
                 )
             }
             Check::PidsUnchanged { before, after, app } => {
@@ -113,7 +114,7 @@ impl Ctx {
                     name,
                     !b.is_empty() && a == b,
                     "the same pids",
-                    format!("before {:?}, after {:?}", b, a),
+                    format!("before {}; after {}", show::list(&b), show::list(&a)),
                 )
             }
             Check::InstanceValuesKept { before, after } => {
@@ -142,10 +143,13 @@ impl Ctx {
                 res(
                     name,
                     ok,
-                    format!("instance values by pm_id unchanged {:?}", b),
                     format!(
-                        "after {:?}; record (live processes) {}",
-                        a,
+                        "instance values by pm_id unchanged: {}",
+                        show::pairs(b.iter().map(|(k, v)| (k, show::opt(v.as_ref()))), " → ")
+                    ),
+                    format!(
+                        "after {}; record (live processes) {}",
+                        show::pairs(a.iter().map(|(k, v)| (k, show::opt(v.as_ref()))), " → "),
                         fmt_vals(&rec_vals)
                     ),
                 )
@@ -182,7 +186,7 @@ impl Ctx {
                     name,
                     ok,
                     format!("values {}", fmt_vals(&want)),
-                    format!("jlist {}, record {}", fmt_vals(&j), fmt_vals(&r)),
+                    format!("jlist {}; record {}", fmt_vals(&j), fmt_vals(&r)),
                 )
             }
             Check::VarAbsent { var } => {
@@ -203,7 +207,7 @@ impl Ctx {
                     !ws.is_empty() && rec.is_empty() && jl == 0,
                     format!("`{var}` set in no process"),
                     format!(
-                        "{} of {} processes saw it {}; {jl} jlist entries carry it",
+                        "{} of {} processes saw it (values: {}); {jl} jlist entries carry it",
                         rec.len(),
                         ws.len(),
                         fmt_vals(&rec)

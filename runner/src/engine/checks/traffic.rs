@@ -1,8 +1,9 @@
 //! Checks on what clients saw: load results, slow requests and answers.
 
-use super::{fmt_vals, res, timeline};
+use super::{fmt_vals, res, show, timeline};
 use crate::engine::ctx::Ctx;
 use crate::engine::record::Worker;
+use crate::engine::stats;
 use crate::model::CheckResult;
 use crate::suite::Check;
 use std::collections::BTreeMap;
@@ -65,18 +66,23 @@ impl Ctx {
                 if let Some(d) = dev {
                     self.values.insert("fairness_max_deviation".into(), d);
                 }
-                let ok = dev.is_some_and(|d| d <= *tolerance);
+                let power = stats::fairness_power(counts.iter().sum(), counts.len(), *tolerance);
+                self.values.extend(power.figures());
+                let ok = dev.is_some_and(|d| d <= power.allowed + 1e-9);
                 res(
                     name,
                     ok,
                     format!(
-                        "every worker within ±{:.0}% of the mean share",
+                        "every worker within ±{:.0}% of the mean share (wider only when too few requests were answered to keep a fair manager's false alarms under 0.1%)",
                         tolerance * 100.0
                     ),
                     match dev {
-                        Some(d) => {
-                            format!("max deviation {:.1}% over counts {:?}", d * 100.0, counts)
-                        }
+                        Some(d) => format!(
+                            "max deviation {:.1}% over counts {}; {}",
+                            d * 100.0,
+                            show::list(&counts),
+                            power
+                        ),
                         None => "no workers".to_string(),
                     },
                 )
@@ -98,17 +104,39 @@ impl Ctx {
                         .insert("failed_per_reload".into(), f as f64 / reloads as f64);
                 }
                 self.values.insert("requests".into(), total as f64);
+                let bound = stats::zero_failure_rate_bound(total as u64, stats::CONFIDENCE);
+                self.values.insert("failure_rate_bound_999".into(), bound);
                 let bad: Vec<String> = r
                     .outcomes()
                     .into_iter()
                     .filter(|(k, _)| k != "ok")
                     .map(|(k, v)| format!("{k} {v}"))
                     .collect();
+                let claim = if f == 0 {
+                    format!(
+                        "; at 99.9% confidence the failure rate is below {:.2e}{}",
+                        bound,
+                        if reloads > 0 {
+                            format!(
+                                " and a loss of one request per reload would have shown with p = {:.4}",
+                                1.0 - stats::zero_loss_by_luck(1.0, reloads as u64)
+                            )
+                        } else {
+                            String::new()
+                        }
+                    )
+                } else {
+                    String::new()
+                };
                 res(
                     name,
                     f <= *max && total > 0,
                     format!("at most {max} failed requests"),
-                    format!("{f} failed of {total} {}", fmt_vals(&bad)),
+                    if bad.is_empty() {
+                        format!("{f} failed of {total}{claim}")
+                    } else {
+                        format!("{f} failed of {total} ({}){claim}", fmt_vals(&bad))
+                    },
                 )
             }
             Check::RequestCompleted { name: rq, ok } => {
@@ -165,8 +193,8 @@ impl Ctx {
                     started > 0 && ok >= started,
                     "every request the app had started is answered",
                     format!(
-                        "app started {started}, finished {ended}; client outcomes {:?}",
-                        by
+                        "app started {started}, finished {ended}; client outcomes {}",
+                        show::pairs(&by, " ")
                     ),
                 )
             }
@@ -193,8 +221,8 @@ impl Ctx {
                     max_by_pid.len() >= 2 && max < ok_answers,
                     "each instance counts only its own hits (state is per process)",
                     format!(
-                        "{ok_answers} answers; highest counter per pid {:?}",
-                        max_by_pid
+                        "{ok_answers} answers; highest counter per pid {}",
+                        show::pairs(&max_by_pid, ": ")
                     ),
                 )
             }
