@@ -12,6 +12,7 @@
 //! - [`report`] consumes events: terminal progress, `results.json`, `junit.xml`, `index.html`.
 //! - [`model`] is the plain-data result model shared by both sides; [`exit`] the exit-code table.
 
+pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod engine;

@@ -5,8 +5,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Version of the `results.json` schema; bump on any incompatible change.
-pub const RESULTS_SCHEMA_VERSION: u32 = 1;
+/// Version of the `results.json` schema; bump on any incompatible change. 2 added
+/// [`RunReport::runtime`]; version 1 files (without it) still load.
+pub const RESULTS_SCHEMA_VERSION: u32 = 2;
 
 /// How binding a scenario is, as in RFC 2119 (`MUST`, `SHOULD`) plus `INFO` for measured-only scenarios.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -150,6 +151,9 @@ pub struct Throughput {
     pub ok: Vec<u64>,
     /// Failed requests per bucket (refused, reset, timeout, 5xx, truncated).
     pub failed: Vec<u64>,
+    /// The failed requests per bucket by outcome (`reset-reused`, `timeout`, ...); absent when none failed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub failed_by: std::collections::BTreeMap<String, Vec<u64>>,
 }
 
 /// A worker's lifetime as seen by the fixtures' ground-truth record.
@@ -248,6 +252,34 @@ pub struct TargetInfo {
     pub version: String,
 }
 
+/// The JavaScript runtime a run's fixtures, helpers and target ran on (asked of the binary itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeInfo {
+    /// `node` or `bun`.
+    pub name: String,
+    /// Its own version without `v`: `26.12.1`, or Bun's `1.4.5`.
+    pub version: String,
+    /// `process.version` as it reports it (Bun claims a Node version, e.g. `v26.3.0`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub node_compat: String,
+    /// The binary.
+    pub command: String,
+    /// The `--node` argument that chose it; empty for the `node` first on PATH.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub requested: String,
+}
+
+impl RuntimeInfo {
+    /// `node v26.12.1`, `bun 1.4.5 (node v26.3.0)`.
+    pub fn describe(&self) -> String {
+        if self.name == "node" {
+            format!("node v{}", self.version)
+        } else {
+            format!("{} {} (node {})", self.name, self.version, self.node_compat)
+        }
+    }
+}
+
 /// Facts about the machine a run was made on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MachineInfo {
@@ -310,6 +342,9 @@ pub struct RunReport {
     pub target: TargetInfo,
     /// The machine.
     pub machine: MachineInfo,
+    /// The runtime everything ran on (absent in schema 1 files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeInfo>,
     /// RFC 3339 start time (UTC).
     pub started_at: String,
     /// Wall time of the whole run in milliseconds.

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::LbPolicy;
+
 pub use ecosystem::{is_config_file, load_ecosystem, parse_ecosystem_text};
 pub use keys::{ms as parse_ms, split_args};
 
@@ -49,7 +51,7 @@ pub struct AppSpec {
     pub program_args: Vec<String>,
     /// True when the script is the program (binary or shebang script run directly).
     pub script_is_program: bool,
-    /// Is it a Node script (IPC channel available)?
+    /// Is it a JavaScript app run by Node or Bun (IPC channel available, cluster mode possible)?
     pub is_node: bool,
     /// Raw instance value: N, 0 = all CPUs, negative = CPUs − N.
     pub instances: i64,
@@ -77,8 +79,15 @@ pub struct AppSpec {
     pub exp_backoff_restart_delay: Option<u64>,
     /// The app's configured env (`env` ⊕ `env_<name>`).
     pub env: BTreeMap<String, String>,
-    /// Load-balancing policy: `rr` or `shared`.
-    pub lb_policy: String,
+    /// Load-balancing policy: `rr` or `shared` (a string on the wire and in jlist).
+    pub lb_policy: LbPolicy,
+    /// Inject the drain preload (refpm's own key, default on; see [`crate::drain`]).
+    #[serde(default = "yes")]
+    pub drain: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl AppSpec {
@@ -107,7 +116,8 @@ impl AppSpec {
             restart_delay: None,
             exp_backoff_restart_delay: None,
             env: BTreeMap::new(),
-            lb_policy: "rr".into(),
+            lb_policy: LbPolicy::Rr,
+            drain: true,
         }
     }
 
@@ -200,7 +210,21 @@ fn is_node_name(i: &str) -> bool {
     Path::new(i)
         .file_name()
         .and_then(|f| f.to_str())
-        .is_some_and(|f| f.ends_with("node"))
+        .is_some_and(|f| f.ends_with("node") || is_bun_name(f))
+}
+
+/// True for a Bun binary (`bun`, `bun-1.4`, …): Bun speaks Node's IPC channel and `node:cluster`.
+pub fn is_bun_name(file_name: &str) -> bool {
+    file_name == "bun" || file_name.starts_with("bun-")
+}
+
+/// `rr` / `shared` (the only values PM2 accepts).
+pub fn parse_lb_policy(s: &str) -> Option<LbPolicy> {
+    match s {
+        "rr" => Some(LbPolicy::Rr),
+        "shared" => Some(LbPolicy::Shared),
+        _ => None,
+    }
 }
 
 /// The script basename without its extension (PM2's default name).

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use super::table::{Proc, Status, Table};
+use super::job::Job;
+use super::table::{Status, Table};
 use crate::config::ExecMode;
 
 /// Previous CPU samples, to compute a percentage between two calls.
@@ -82,24 +83,25 @@ impl MonitCache {
 /// The jlist array (sorted by pm_id).
 pub fn jlist(t: &Table, monit: &mut MonitCache) -> Value {
     let live: Vec<u32> = t
-        .procs
+        .jobs
         .values()
-        .filter(|p| p.pid != 0)
-        .map(|p| p.pid)
+        .map(|p| p.pid())
+        .filter(|pid| *pid != 0)
         .collect();
     monit.retain(&live);
-    Value::Array(t.procs.values().map(|p| entry(p, monit)).collect())
+    Value::Array(t.jobs.values().map(|p| entry(p, monit)).collect())
 }
 
-fn entry(p: &Proc, monit: &mut MonitCache) -> Value {
+fn entry(p: &Job, monit: &mut MonitCache) -> Value {
     let s = &p.spec;
-    let (memory, cpu) = if p.status == Status::Online && p.pid != 0 {
-        monit.sample(p.pid)
+    let c = p.counters();
+    let (memory, cpu) = if p.status() == Status::Online && p.pid() != 0 {
+        monit.sample(p.pid())
     } else {
         (0, 0.0)
     };
     let mut env = Map::new();
-    env.insert("status".into(), json!(p.status.as_str()));
+    env.insert("status".into(), json!(p.status().as_str()));
     env.insert("name".into(), json!(s.name));
     env.insert("pm_id".into(), json!(p.pm_id));
     env.insert("namespace".into(), json!("default"));
@@ -107,10 +109,10 @@ fn entry(p: &Proc, monit: &mut MonitCache) -> Value {
     env.insert("instances".into(), json!(p.instances));
     env.insert("instance_var".into(), json!(s.instance_var));
     env.insert(s.instance_var.clone(), json!(p.instance_value));
-    env.insert("restart_time".into(), json!(p.restart_time));
-    env.insert("unstable_restarts".into(), json!(p.unstable_restarts));
-    env.insert("pm_uptime".into(), json!(p.pm_uptime));
-    env.insert("created_at".into(), json!(p.created_at));
+    env.insert("restart_time".into(), json!(c.restart_time));
+    env.insert("unstable_restarts".into(), json!(c.unstable_restarts));
+    env.insert("pm_uptime".into(), json!(c.pm_uptime));
+    env.insert("created_at".into(), json!(c.created_at));
     env.insert("pm_exec_path".into(), json!(s.script.display().to_string()));
     env.insert("pm_cwd".into(), json!(s.cwd.display().to_string()));
     env.insert(
@@ -157,7 +159,7 @@ fn entry(p: &Proc, monit: &mut MonitCache) -> Value {
         }
     }
     if s.exp_backoff_restart_delay.is_some() {
-        env.insert("prev_restart_delay".into(), json!(p.prev_restart_delay));
+        env.insert("prev_restart_delay".into(), json!(c.prev_restart_delay));
     }
     if s.wait_ready {
         env.insert("wait_ready".into(), json!(true));
@@ -165,12 +167,12 @@ fn entry(p: &Proc, monit: &mut MonitCache) -> Value {
     if s.shutdown_with_message {
         env.insert("shutdown_with_message".into(), json!(true));
     }
-    if let Some(c) = p.exit_code {
-        env.insert("exit_code".into(), json!(c));
+    if let Some(code) = c.exit_code {
+        env.insert("exit_code".into(), json!(code));
     }
     env.insert("env".into(), json!(s.env));
     json!({
-        "pid": p.pid,
+        "pid": p.pid(),
         "name": s.name,
         "pm_id": p.pm_id,
         "monit": {"memory": memory, "cpu": cpu},
@@ -178,11 +180,16 @@ fn entry(p: &Proc, monit: &mut MonitCache) -> Value {
     })
 }
 
-fn interpreter(p: &Proc) -> String {
+fn interpreter(p: &Job) -> String {
     if p.spec.script_is_program {
         "none".into()
     } else if p.spec.exec_mode == ExecMode::ClusterMode || p.spec.is_node {
-        "node".into()
+        let file = p.spec.program.file_name().and_then(|f| f.to_str());
+        if file.is_some_and(crate::config::is_bun_name) {
+            "bun".into()
+        } else {
+            "node".into()
+        }
     } else {
         p.spec
             .program

@@ -2,8 +2,15 @@
 //! response line per connection, peers of other uids refused), runs one handler per verb
 //! (`handlers`), and drives each instance's state machine (`spawn`, `lifecycle`, `reload`).
 
+pub mod child;
+#[cfg(test)]
+mod fake;
 pub mod handlers;
+pub mod host;
 pub mod jlist;
+pub mod job;
+#[cfg(test)]
+mod job_tests;
 pub mod lifecycle;
 pub mod persist;
 pub mod reload;
@@ -18,11 +25,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
-use tokio::time::Instant;
 
 use crate::cluster::Balancer;
 use crate::home::Home;
-use table::{Status, Table};
+use host::Host;
+use table::Table;
 
 /// Shared daemon state.
 pub struct Daemon {
@@ -53,16 +60,6 @@ impl Daemon {
         })
     }
 
-    /// Signals that the table changed (wakes waiters and the state writer).
-    pub fn bump(&self) {
-        self.changed.send_modify(|v| *v = v.wrapping_add(1));
-    }
-
-    /// A fresh spawn generation (also used as Node's worker id).
-    pub fn next_generation(&self) -> u64 {
-        self.generation.fetch_add(1, Ordering::SeqCst)
-    }
-
     /// True once `kill` (or a signal) started shutting everything down.
     pub fn is_killing(&self) -> bool {
         self.killing.load(Ordering::SeqCst)
@@ -73,40 +70,10 @@ impl Daemon {
         self.killing.store(true, Ordering::SeqCst);
     }
 
-    /// `launching` → `online` for the current worker of `pm_id`.
-    pub fn mark_online(&self, pm_id: u32, generation: u64) {
-        let mut t = self.table.lock().unwrap();
-        if let Some(p) = t.procs.get_mut(&pm_id)
-            && p.generation == generation
-            && p.status == Status::Launching
-        {
-            p.status = Status::Online;
-            drop(t);
-            self.bump();
-        }
-    }
-
-    /// Waits until `cond(table)` holds or the deadline passes; returns whether it holds.
-    pub async fn wait_until(&self, deadline: Instant, cond: impl Fn(&Table) -> bool) -> bool {
-        let mut rx = self.changed.subscribe();
-        loop {
-            rx.borrow_and_update();
-            if cond(&self.table.lock().unwrap()) {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, rx.changed())
-                .await
-                .is_err()
-            {
-                return cond(&self.table.lock().unwrap());
-            }
-        }
-    }
-
     /// The jlist value now.
     pub fn jlist(&self) -> serde_json::Value {
-        let t = self.table.lock().unwrap();
-        let mut m = self.monit.lock().unwrap();
+        let t = self.table();
+        let mut m = host::lock(&self.monit);
         jlist::jlist(&t, &mut m)
     }
 
@@ -114,6 +81,33 @@ impl Daemon {
     pub fn cleanup_files(&self) {
         let _ = std::fs::remove_file(self.home.socket());
         let _ = std::fs::remove_file(self.home.pid_file());
+    }
+}
+
+impl Host for Daemon {
+    fn table_mutex(&self) -> &Mutex<Table> {
+        &self.table
+    }
+    fn changed(&self) -> &watch::Sender<u64> {
+        &self.changed
+    }
+    fn is_killing(&self) -> bool {
+        Daemon::is_killing(self)
+    }
+    fn now_ms(&self) -> u64 {
+        table::now_ms()
+    }
+    fn next_generation(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::SeqCst)
+    }
+    fn start_child(&self, job: &job::Job, generation: u64) -> std::io::Result<host::Started> {
+        spawn::start_worker(self, job, generation)
+    }
+    fn pid_file_written(&self, job: &job::Job, pid: u32) {
+        persist::write_pid_file(&job.pid_file, pid);
+    }
+    fn pid_file_removed(&self, job: &job::Job) {
+        persist::remove_pid_file(&job.pid_file);
     }
 }
 

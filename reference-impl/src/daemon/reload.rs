@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::Daemon;
-use super::lifecycle::{DEFAULT_KILL_TIMEOUT, kill_worker, restart_proc, wait_flags};
-use super::spawn::{DEFAULT_LISTEN_TIMEOUT, install, spawn_worker};
-use super::table::{Running, Status, now_ms};
+use super::child::{Flags, Running};
+use super::host::Host;
+use super::job::{DEFAULT_KILL_TIMEOUT, DEFAULT_LISTEN_TIMEOUT, JobError, JobState};
+use super::lifecycle::{kill_worker, restart_proc, wait_flags};
+use super::spawn::spawn_worker;
 use crate::config::ExecMode;
 
 /// Outcome of reloading one id.
@@ -21,18 +22,16 @@ pub enum ReloadOutcome {
 }
 
 /// Reloads one pm_id. Caller holds the op lock. `Err` = the old worker was kept; the message says why.
-pub async fn reload_proc(d: &Arc<Daemon>, pm_id: u32) -> Result<ReloadOutcome, String> {
+pub async fn reload_proc<H: Host>(d: &Arc<H>, pm_id: u32) -> Result<ReloadOutcome, JobError> {
     let prepared = {
-        let t = d.table.lock().unwrap();
-        let p = t
-            .procs
-            .get(&pm_id)
-            .ok_or_else(|| format!("{pm_id} : id unknown"))?;
+        let t = d.table();
+        let p = t.jobs.get(&pm_id).ok_or(JobError::UnknownId(pm_id))?;
         let cluster = p.spec.exec_mode == ExecMode::ClusterMode;
-        match (&p.running, p.status) {
-            (Some(r), Status::Online) if cluster => {
-                let sp = spawn_worker(d, p)
-                    .map_err(|e| format!("could not spawn the replacement of {pm_id}: {e}"))?;
+        match p.state() {
+            JobState::Online { child: r } if cluster => {
+                let sp = spawn_worker(d, p).map_err(|e| {
+                    JobError::Launch(format!("could not spawn the replacement of {pm_id}: {e}"))
+                })?;
                 Some((
                     sp,
                     r.clone(),
@@ -53,12 +52,10 @@ pub async fn reload_proc(d: &Arc<Daemon>, pm_id: u32) -> Result<ReloadOutcome, S
         restart_proc(d, pm_id).await?;
         return Ok(ReloadOutcome::Restarted);
     };
-    let new = spawned.running.clone();
+    let new = spawned.clone();
     let mut rx = new.flags.clone();
     let deadline = Instant::now() + Duration::from_millis(listen_timeout);
-    let done = |f: &super::table::Flags| {
-        f.exited.is_some() || if wait_ready { f.ready } else { f.listening }
-    };
+    let done = |f: &Flags| f.exited.is_some() || if wait_ready { f.ready } else { f.listening };
     let (_, mut flags) = wait_flags(&mut rx, deadline, done).await;
     if flags.exited.is_none() && !flags.listening && !flags.online {
         // Node has not even finished bootstrapping: the machine is slow, the build is not known to be
@@ -72,8 +69,8 @@ pub async fn reload_proc(d: &Arc<Daemon>, pm_id: u32) -> Result<ReloadOutcome, S
     let old_listened = old.flags.borrow().listening;
     let mut warning = None;
     let fail = |why: String| abort(&new, &old, kill_timeout, &name, pm_id, why);
-    if let Some((code, signal)) = flags.exited {
-        let how = match (code, signal) {
+    if let Some(exit) = flags.exited {
+        let how = match (exit.code, exit.signal) {
             (_, Some(s)) => format!("signal {s}"),
             (c, None) => format!("code {}", c.unwrap_or(0)),
         };
@@ -101,28 +98,30 @@ pub async fn reload_proc(d: &Arc<Daemon>, pm_id: u32) -> Result<ReloadOutcome, S
         }
     }
     // Swap under the table lock; an exit racing with the swap is then handled by on_exit.
-    let swapped: Result<(), &str> = {
-        let mut t = d.table.lock().unwrap();
-        match t.procs.get_mut(&pm_id) {
-            None => Err("the process was deleted during its reload"),
-            Some(_) if new.flags.borrow().exited.is_some() => {
-                Err("the new worker exited before it was ready")
-            }
+    let swapped: Result<Option<Running>, String> = {
+        let mut t = d.table();
+        match t.jobs.get_mut(&pm_id) {
+            None => Err("the process was deleted during its reload".into()),
+            Some(_) if new.exited() => Err("the new worker exited before it was ready".into()),
             Some(p) => {
-                p.restart_time += 1;
-                p.created_at = Some(now_ms());
-                p.unstable_restarts = 0;
-                p.prev_restart_delay = 0;
-                install(d, p, spawned);
-                p.status = Status::Online;
-                Ok(())
+                let now = d.now_ms();
+                let res = p.swap(spawned, now).map_err(|e| e.to_string());
+                if res.is_ok() {
+                    d.pid_file_written(p, new.pid());
+                }
+                res
             }
         }
     };
-    if let Err(why) = swapped {
-        return fail(why.to_string()).await;
-    }
+    let replaced = match swapped {
+        Ok(r) => r,
+        Err(why) => return fail(why).await,
+    };
     d.bump();
+    // The old worker crashed during the reload and was autorestarted: that one goes too.
+    if let Some(r) = replaced.filter(|r| r.generation != old.generation) {
+        let _ = kill_worker(&r, kill_timeout, with_message).await;
+    }
     // Drain the old worker: no new connections, then Node's graceful disconnect, then the stop sequence.
     old.worker.stop_routing();
     if old.worker.disconnect().is_ok() {
@@ -133,7 +132,7 @@ pub async fn reload_proc(d: &Arc<Daemon>, pm_id: u32) -> Result<ReloadOutcome, S
     if !kill_worker(&old, kill_timeout, with_message).await {
         tracing::error!(
             "old worker pid {} of {name}:{pm_id} could not be stopped",
-            old.worker.pid()
+            old.pid()
         );
     }
     Ok(ReloadOutcome::Replaced(warning))
@@ -147,10 +146,12 @@ async fn abort(
     name: &str,
     pm_id: u32,
     why: String,
-) -> Result<ReloadOutcome, String> {
+) -> Result<ReloadOutcome, JobError> {
     let _ = kill_worker(new, kill_timeout, false).await;
-    Err(format!(
-        "reload of {name} (id {pm_id}) aborted: {why}; the old worker (pid {}) keeps serving",
-        old.worker.pid()
-    ))
+    Err(JobError::ReloadAborted {
+        name: name.to_string(),
+        pm_id,
+        why,
+        old_pid: old.pid(),
+    })
 }

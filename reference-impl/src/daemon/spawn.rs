@@ -10,12 +10,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::Daemon;
-use super::table::{Flags, Proc, Running, Status, now_ms};
-use crate::cluster::{ClusterSpec, LbPolicy, Worker, WorkerEvent, WorkerSpec};
+use super::child::{Exit, Flags, Running};
+use super::host::{Host, Started};
+use super::job::{DEFAULT_LISTEN_TIMEOUT, Job, Launch};
+use crate::cluster::{ClusterSpec, Worker, WorkerEvent, WorkerSpec};
 use crate::config::ExecMode;
-
-/// Default listen_timeout (ms).
-pub const DEFAULT_LISTEN_TIMEOUT: u64 = 3000;
 
 /// Variables a caller may carry that would confuse a Node child (the IPC/cluster handshake is ours).
 const SCRUBBED: &[&str] = &[
@@ -25,7 +24,7 @@ const SCRUBBED: &[&str] = &[
 ];
 
 /// The complete environment of an instance: caller env ⊕ app env ⊕ PM2's keys.
-pub fn build_env(home: &std::path::Path, p: &Proc) -> Vec<(String, String)> {
+pub fn build_env(home: &std::path::Path, p: &Job) -> Vec<(String, String)> {
     let mut env = p.caller_env.clone();
     for k in SCRUBBED {
         env.remove(*k);
@@ -43,8 +42,11 @@ pub fn build_env(home: &std::path::Path, p: &Proc) -> Vec<(String, String)> {
         ("instance_var".into(), s.instance_var.clone()),
         ("unique_id".into(), p.unique_id.clone()),
         ("status".into(), "launching".into()),
-        ("restart_time".into(), p.restart_time.to_string()),
-        ("unstable_restarts".into(), p.unstable_restarts.to_string()),
+        ("restart_time".into(), p.counters().restart_time.to_string()),
+        (
+            "unstable_restarts".into(),
+            p.counters().unstable_restarts.to_string(),
+        ),
         ("pm_exec_path".into(), s.script.display().to_string()),
         ("pm_cwd".into(), s.cwd.display().to_string()),
         ("pm_out_log_path".into(), p.out_log.display().to_string()),
@@ -69,20 +71,13 @@ pub fn build_env(home: &std::path::Path, p: &Proc) -> Vec<(String, String)> {
     if s.wait_ready {
         env.insert("wait_ready".into(), "true".into());
     }
+    crate::drain::apply(&mut env, home, s);
     env.into_iter().collect()
 }
 
-/// A freshly spawned worker that is not (yet) installed in the table.
-pub struct Spawned {
-    /// Handle, flags and generation.
-    pub running: Running,
-    /// ms epoch of the spawn.
-    pub at: u64,
-}
-
-/// Spawns a worker for `p` (does not modify `p`). Its events are only applied to the table while its
-/// generation is the proc's current one.
-pub fn spawn_worker(d: &Arc<Daemon>, p: &Proc) -> io::Result<Spawned> {
+/// Starts the real process of a job: log files opened in append mode, program and arguments, the
+/// environment of [`build_env`], and the cluster identity for cluster apps.
+pub fn start_worker(d: &Daemon, p: &Job, generation: u64) -> io::Result<Started> {
     let s = &p.spec;
     let open = |path: &std::path::Path| OpenOptions::new().create(true).append(true).open(path);
     let stdout = open(&p.out_log)?;
@@ -92,15 +87,10 @@ pub fn spawn_worker(d: &Arc<Daemon>, p: &Proc) -> io::Result<Spawned> {
         args.push(s.script.clone().into_os_string());
     }
     args.extend(s.args.iter().map(OsString::from));
-    let generation = d.next_generation();
     let cluster = (s.exec_mode == ExecMode::ClusterMode).then(|| ClusterSpec {
         worker_id: generation,
         group: s.name.clone(),
-        policy: if s.lb_policy == "shared" {
-            LbPolicy::Shared
-        } else {
-            LbPolicy::Rr
-        },
+        policy: s.lb_policy,
     });
     let spec = WorkerSpec {
         program: s.program.clone(),
@@ -113,110 +103,105 @@ pub fn spawn_worker(d: &Arc<Daemon>, p: &Proc) -> io::Result<Spawned> {
         stderr,
     };
     let (worker, events) = Worker::spawn(spec, d.balancer.clone())?;
+    Ok((worker, events))
+}
+
+/// Spawns a worker for `p` without installing it (the job does not change). Its events only reach
+/// the job while its generation is the job's current one; `listen_timeout` later it is marked online
+/// anyway (PM2).
+pub fn spawn_worker<H: Host>(h: &Arc<H>, p: &Job) -> io::Result<Running> {
+    let generation = h.next_generation();
+    let (worker, events) = h.start_child(p, generation)?;
     let (tx, rx) = watch::channel(Flags::default());
     let running = Running {
-        worker: worker.clone(),
+        worker,
         flags: rx,
         generation,
+        since: h.now_ms(),
     };
-    let timeout = s.listen_timeout.unwrap_or(DEFAULT_LISTEN_TIMEOUT);
+    let timeout = p.spec.listen_timeout.unwrap_or(DEFAULT_LISTEN_TIMEOUT);
     tokio::spawn(monitor(
-        d.clone(),
+        h.clone(),
         p.pm_id,
         generation,
-        s.wait_ready,
+        p.spec.wait_ready,
         events,
         tx,
     ));
-    // listen_timeout: a launching instance goes online anyway (PM2).
-    let dd = d.clone();
+    let hh = h.clone();
     let pm_id = p.pm_id;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout);
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(timeout)).await;
-        dd.mark_online(pm_id, generation);
+        tokio::time::sleep_until(deadline).await;
+        mark_online(&*hh, pm_id, generation);
     });
-    Ok(Spawned {
-        running,
-        at: now_ms(),
-    })
+    Ok(running)
 }
 
-/// Spawns and installs a worker as `p`'s current one (status `launching`, or `online` for fork apps
-/// without wait_ready). On failure the proc goes `errored`.
-pub fn launch(d: &Arc<Daemon>, p: &mut Proc) -> io::Result<()> {
-    match spawn_worker(d, p) {
-        Ok(sp) => {
-            install(d, p, sp);
-            Ok(())
-        }
-        Err(e) => {
-            p.status = Status::Errored;
-            p.pid = 0;
-            p.running = None;
-            tracing::error!("pm_id {} failed to launch: {e}", p.pm_id);
-            Err(e)
-        }
+/// Spawns and installs a worker as `p`'s current one (`launching`, or `online` for fork apps without
+/// wait_ready); on failure the job is `errored`.
+pub fn launch<H: Host>(h: &Arc<H>, p: &mut Job, kind: Launch) -> Result<(), super::job::JobError> {
+    let spawned = spawn_worker(h, p).map_err(|e| {
+        tracing::error!("pm_id {} failed to launch: {e}", p.pm_id);
+        e.to_string()
+    });
+    let res = p.launched(kind, spawned, h.now_ms());
+    if let Some(c) = p.child() {
+        h.pid_file_written(p, c.pid());
+    }
+    h.bump();
+    res
+}
+
+/// `launching` → `online` for the current worker of `pm_id`.
+pub fn mark_online<H: Host + ?Sized>(h: &H, pm_id: u32, generation: u64) {
+    let changed = h
+        .table()
+        .jobs
+        .get_mut(&pm_id)
+        .is_some_and(|p| p.mark_online(generation));
+    if changed {
+        h.bump();
     }
 }
 
-/// Makes a spawned worker the proc's current one.
-pub fn install(d: &Arc<Daemon>, p: &mut Proc, sp: Spawned) {
-    let fork_ready = p.spec.exec_mode == ExecMode::ForkMode && !p.spec.wait_ready;
-    let flags = sp.running.flags.borrow().clone();
-    let ready = fork_ready
-        || if p.spec.wait_ready {
-            flags.ready
-        } else {
-            flags.listening
-        };
-    p.pid = sp.running.worker.pid();
-    p.generation = sp.running.generation;
-    p.pm_uptime = sp.at;
-    p.status = if ready {
-        Status::Online
-    } else {
-        Status::Launching
-    };
-    p.running = Some(sp.running);
-    super::persist::write_pid_file(&p.pid_file, p.pid);
-    d.bump();
-}
-
-async fn monitor(
-    d: Arc<Daemon>,
+async fn monitor<H: Host>(
+    h: Arc<H>,
     pm_id: u32,
     generation: u64,
     wait_ready: bool,
     mut events: mpsc::UnboundedReceiver<WorkerEvent>,
     tx: watch::Sender<Flags>,
 ) {
-    let mut exit = (None, None);
+    let mut exit = Exit::default();
     while let Some(ev) = events.recv().await {
         match ev {
             WorkerEvent::Online => tx.send_modify(|f| f.online = true),
             WorkerEvent::Listening { .. } => {
                 tx.send_modify(|f| f.listening = true);
                 if !wait_ready {
-                    d.mark_online(pm_id, generation);
+                    mark_online(&*h, pm_id, generation);
                 }
             }
             WorkerEvent::Message(v) => {
                 if v.as_str() == Some("ready") {
                     tx.send_modify(|f| f.ready = true);
                     if wait_ready {
-                        d.mark_online(pm_id, generation);
+                        mark_online(&*h, pm_id, generation);
                     }
                 }
             }
             WorkerEvent::ServerClosed => {}
             WorkerEvent::ChannelClosed => tx.send_modify(|f| f.channel_closed = true),
             WorkerEvent::Exited { code, signal } => {
-                exit = (code, signal);
+                exit = Exit { code, signal };
                 break;
             }
         }
-        d.bump();
+        h.bump();
     }
+    // The job sees the exit (and records its code) before anyone waiting on the flags wakes up.
+    super::lifecycle::on_exit(&h, pm_id, generation, exit);
     tx.send_modify(|f| f.exited = Some(exit));
-    super::lifecycle::on_exit(&d, pm_id, generation, exit.0, exit.1);
+    h.bump();
 }

@@ -1,14 +1,10 @@
-//! The process table: one [`Proc`] per pm_id, its status and counters.
+//! The process table: one [`Job`] per pm_id, and PM2's status values.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde::Serialize;
-use tokio::sync::watch;
 
-use crate::cluster::Worker;
-use crate::config::AppSpec;
+use super::job::Job;
 
 /// PM2's status values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,89 +41,13 @@ impl Status {
             Status::WaitingRestart => "waiting restart",
         }
     }
-    /// Running or about to be.
-    pub fn is_up(self) -> bool {
-        matches!(self, Status::Launching | Status::Online)
-    }
-}
-
-/// What one spawned worker has reported so far.
-#[derive(Debug, Clone, Default)]
-pub struct Flags {
-    /// Node's cluster `online`.
-    pub online: bool,
-    /// First server bound.
-    pub listening: bool,
-    /// `process.send('ready')` received.
-    pub ready: bool,
-    /// The IPC channel closed (disconnect finished).
-    pub channel_closed: bool,
-    /// Exit (code, signal) once dead.
-    pub exited: Option<(Option<i32>, Option<i32>)>,
-}
-
-/// The live worker of a pm_id.
-#[derive(Clone)]
-pub struct Running {
-    /// The worker handle.
-    pub worker: Arc<Worker>,
-    /// Its reported flags.
-    pub flags: watch::Receiver<Flags>,
-    /// Spawn generation (distinguishes a replacement from the worker it replaces).
-    pub generation: u64,
-}
-
-/// One managed process (one instance).
-pub struct Proc {
-    /// PM2 id.
-    pub pm_id: u32,
-    /// Its configuration.
-    pub spec: AppSpec,
-    /// The caller's environment at start (never shown in jlist).
-    pub caller_env: BTreeMap<String, String>,
-    /// Resolved instance count of its app at start.
-    pub instances: usize,
-    /// Value of the instance variable.
-    pub instance_value: u64,
-    /// Shared by one start batch.
-    pub unique_id: String,
-    /// Status.
-    pub status: Status,
-    /// OS pid (0 when stopped/errored; stale while waiting restart).
-    pub pid: u32,
-    /// The current worker, if any.
-    pub running: Option<Running>,
-    /// Generation of the current worker (0 = none yet).
-    pub generation: u64,
-    /// Restarts counter.
-    pub restart_time: u64,
-    /// Unstable restarts counter.
-    pub unstable_restarts: u64,
-    /// ms epoch of the last spawn.
-    pub pm_uptime: u64,
-    /// ms epoch of creation / last CLI restart; `None` after errored.
-    pub created_at: Option<u64>,
-    /// Exit code of the last exit.
-    pub exit_code: Option<i32>,
-    /// Last exponential backoff delay.
-    pub prev_restart_delay: u64,
-    /// A pending delayed restart.
-    pub restart_task: Option<tokio::task::JoinHandle<()>>,
-    /// Serialises stop/restart/reload/delete of this id.
-    pub op_lock: Arc<tokio::sync::Mutex<()>>,
-    /// Log and pid paths.
-    pub out_log: PathBuf,
-    /// Error log.
-    pub err_log: PathBuf,
-    /// Pid file.
-    pub pid_file: PathBuf,
 }
 
 /// All processes of one daemon.
 #[derive(Default)]
 pub struct Table {
     /// By pm_id (sorted).
-    pub procs: BTreeMap<u32, Proc>,
+    pub jobs: BTreeMap<u32, Job>,
     /// Next pm_id.
     pub next_id: u32,
 }
@@ -143,7 +63,7 @@ impl Table {
     /// Lowest free instance value among processes named `name` using variable `var`.
     pub fn free_instance_value(&self, name: &str, taken_extra: &BTreeSet<u64>) -> u64 {
         let used: BTreeSet<u64> = self
-            .procs
+            .jobs
             .values()
             .filter(|p| p.spec.name == name)
             .map(|p| p.instance_value)
@@ -155,11 +75,11 @@ impl Table {
     /// Resolves a target string as PM2's `_operate`: `all`, name, script path, then numeric id.
     pub fn resolve(&self, target: &str) -> Vec<u32> {
         if target == "all" {
-            return self.procs.keys().copied().collect();
+            return self.jobs.keys().copied().collect();
         }
         let abs = crate::home::absolutise(std::path::Path::new(target));
         let by_name: Vec<u32> = self
-            .procs
+            .jobs
             .values()
             .filter(|p| p.spec.name == target || p.spec.script == abs)
             .map(|p| p.pm_id)
@@ -168,7 +88,7 @@ impl Table {
             return by_name;
         }
         if let Ok(id) = target.parse::<u32>()
-            && self.procs.contains_key(&id)
+            && self.jobs.contains_key(&id)
         {
             return vec![id];
         }
@@ -177,7 +97,7 @@ impl Table {
 
     /// Ids of every process with this app name.
     pub fn ids_named(&self, name: &str) -> Vec<u32> {
-        self.procs
+        self.jobs
             .values()
             .filter(|p| p.spec.name == name)
             .map(|p| p.pm_id)

@@ -18,6 +18,11 @@ pub struct BenchArgs {
     /// is the ratio reference. Default: the refpm beside conform.
     #[arg(long = "target", id = "target", value_name = "T")]
     pub targets: Vec<String>,
+    /// Run the managers, the apps and the reference rows on this Node (a version like `26.12.1` or `26`,
+    /// a path, or `bun[@VERSION]`); repeatable: each target once per runtime; the reference rows use the
+    /// first. Default: the `node` on PATH.
+    #[arg(long = "node", id = "node", value_name = "V")]
+    pub nodes: Vec<String>,
     /// Reports go to DIR/bench/ (`<date>.json`, `<date>.md`, `index.html`).
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub report_dir: PathBuf,
@@ -76,7 +81,7 @@ pub fn run(args: BenchArgs) -> i32 {
         return usage(e);
     }
     let fixtures = std::fs::canonicalize(&fixtures).unwrap_or(fixtures);
-    let rt = match crate::cli::preflight(&args.targets) {
+    let rt = match crate::cli::preflight(&args.targets, &args.nodes) {
         Ok(r) => r,
         Err(e) => return usage(e),
     };
@@ -105,7 +110,7 @@ fn sweep() {
 }
 
 async fn run_async(args: BenchArgs, fixtures: PathBuf) -> i32 {
-    let targets = match crate::cli::resolve_targets(&args.targets).await {
+    let targets = match crate::cli::resolve_runs(&args.targets, &args.nodes).await {
         Ok(t) => t,
         Err(e) => return usage(e),
     };

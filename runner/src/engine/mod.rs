@@ -14,6 +14,7 @@ mod http;
 pub mod observed;
 pub mod record;
 mod scenario;
+pub mod stats;
 mod steps;
 mod stop_requests;
 mod target_cli;
@@ -290,6 +291,7 @@ pub async fn run_target(
         conform_version: env!("CARGO_PKG_VERSION").to_string(),
         target: target.info(),
         machine: machine_info(),
+        runtime: target.runtime.as_ref().map(crate::target::Runtime::info),
         started_at,
         duration_ms: t0.elapsed().as_millis() as u64,
         summary: Summary::from_results(&results),

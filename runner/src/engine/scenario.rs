@@ -8,7 +8,7 @@ use crate::model::{
     CheckResult, Figures, Level, ScenarioResult, TimelineEvent, Verdict, WorkerSpan,
 };
 use crate::suite::Scenario;
-use crate::target::{Sandbox, Target, ports};
+use crate::target::{Target, ports};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -41,7 +41,9 @@ fn base_result(sc: &Scenario) -> ScenarioResult {
 }
 
 async fn setup(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Result<Ctx, String> {
-    let mut sb = Sandbox::new().map_err(|e| format!("cannot create a home: {e}"))?;
+    let mut sb = target
+        .sandbox()
+        .map_err(|e| format!("cannot create a home: {e}"))?;
     let port = ports::free_port().map_err(|e| e.to_string())?;
     let record = sb.file("record.jsonl");
     let mut extra_ports = BTreeMap::new();

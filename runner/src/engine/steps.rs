@@ -179,6 +179,7 @@ impl Ctx {
                 path,
                 timeout_ms,
                 max_requests,
+                connections,
             } => {
                 let protocol = match protocol {
                     Some(LoadProtocol::Http) => Protocol::Http,
@@ -201,6 +202,7 @@ impl Ctx {
                     max_requests: max_requests.unwrap_or(u64::MAX),
                     mode,
                     timeout: self.scaled(*timeout_ms),
+                    connections: connections.unwrap_or(0),
                 };
                 let start = self.now();
                 self.spans.push(StepSpan {

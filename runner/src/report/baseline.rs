@@ -151,24 +151,43 @@ pub fn compare(report: &RunReport, path: &Path) -> Result<BaselineDiff, ReportEr
 /// scenarios not in the report are dropped). An existing multi-verdict list is kept when it still
 /// accepts the new result; otherwise the entry becomes the observed verdict(s).
 pub fn write(report: &RunReport, path: &Path) -> Result<(), ReportError> {
+    write_all(&[report], path)
+}
+
+/// [`write`] for several runs sharing one baseline file (one target on several Node lines without a
+/// per-line file): each scenario accepts every verdict any of the runs observed.
+pub fn write_all(reports: &[&RunReport], path: &Path) -> Result<(), ReportError> {
+    let Some(first) = reports.first() else {
+        return Ok(());
+    };
     let old = if path.exists() {
         Some(read(path)?)
     } else {
         None
     };
+    let mut seen_by_id: BTreeMap<String, Vec<Verdict>> = BTreeMap::new();
+    for report in reports {
+        for r in &report.results {
+            let seen = seen_by_id.entry(r.id.clone()).or_default();
+            seen.extend(observed(r));
+            seen.sort();
+            seen.dedup();
+        }
+    }
     let mut scenarios = BTreeMap::new();
-    for r in &report.results {
-        let seen = observed(r);
+    for (id, seen) in seen_by_id {
         let kept = old
             .as_ref()
-            .and_then(|f| f.scenarios.get(&r.id))
+            .and_then(|f| f.scenarios.get(&id))
             .map(Accepted::list)
             .filter(|acc| seen.iter().all(|v| acc.contains(v)));
-        scenarios.insert(r.id.clone(), Accepted::Many(kept.unwrap_or(seen)));
+        scenarios.insert(id, Accepted::Many(kept.unwrap_or(seen)));
     }
+    // the target without its `@node-…` suffix: the file may serve several Node lines
+    let target = first.target.label.split('@').next().unwrap_or_default();
     let file = BaselineFile {
         schema_version: BASELINE_SCHEMA_VERSION,
-        target: report.target.label.clone(),
+        target: target.to_string(),
         scenarios,
     };
     let io = |source| ReportError::Io {

@@ -27,6 +27,9 @@ pub(crate) fn render(report: &RunReport) -> Result<String, quick_junit::Serializ
     for s in &mut suites {
         let total: Duration = s.test_cases.iter().filter_map(|c| c.time).sum();
         s.set_time(total);
+        if let Some(rt) = &report.runtime {
+            s.add_property(Property::new("runtime", rt.describe()));
+        }
     }
     junit.add_test_suites(suites);
     junit.to_string()

@@ -128,6 +128,9 @@ pub fn summary_text(report: &RunReport) -> String {
         report.results.len(),
         fmt::secs(report.duration_ms)
     );
+    if let Some(rt) = &report.runtime {
+        out.push_str(&format!("on {} ({})\n", rt.describe(), rt.command));
+    }
     for v in Verdict::ALL {
         if let Some(n) = summary.by_verdict.get(v.as_str()) {
             out.push_str(&format!("  {:<14} {n}\n", v.as_str()));

@@ -4,7 +4,7 @@
 
 mod checks;
 mod count;
-mod diag;
+pub(crate) mod diag;
 mod load;
 mod model;
 mod refs;

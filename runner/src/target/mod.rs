@@ -3,11 +3,14 @@
 //! A target is only ever driven through its command line. [`resolve`] turns `--target` (a path,
 //! `npm:PACKAGE@VERSION`, or nothing for the `refpm` beside `conform`) into a [`Target`] with a label;
 //! [`Sandbox`] gives one scenario a fresh short `PM2_HOME`, a scrubbed environment and commands with
-//! deadlines; [`procs`] finds and kills by pid whatever a scenario left behind.
+//! deadlines; [`procs`] finds and kills by pid whatever a scenario left behind. [`node`] resolves
+//! `--node` into a [`Runtime`]; [`Target::on`] pairs a target with one (the targets × runtimes matrix).
 
 mod command;
+mod fetch_runtime;
 mod jlist;
 pub mod live;
+pub mod node;
 mod npm;
 pub mod ports;
 pub mod procs;
@@ -15,6 +18,7 @@ mod sandbox;
 
 pub use command::{CmdOutput, run_command};
 pub use jlist::{Proc, parse_jlist};
+pub use node::{Runtime, RuntimeKind};
 pub use sandbox::Sandbox;
 
 use std::path::{Path, PathBuf};
@@ -42,15 +46,20 @@ pub enum TargetError {
     Io(#[from] std::io::Error),
 }
 
-/// A resolved PM2-compatible executable.
+/// A resolved PM2-compatible executable, and the runtime it runs on.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// Short label for the report directory: `refpm`, `pm2-7.0.4`.
+    /// Short label for the report directory: `refpm`, `pm2-7.0.4`; with `--node`,
+    /// `refpm@node-26.12.1`.
     pub label: String,
+    /// The label without the runtime (`refpm`), for baseline file names.
+    pub base_label: String,
     /// Absolute path of the executable.
     pub command: PathBuf,
     /// What `--version` printed (last line, trimmed).
     pub version: String,
+    /// The runtime: chosen by `--node` (then first on the sandbox's PATH), or the `node` on PATH.
+    pub runtime: Option<Runtime>,
 }
 
 impl Target {
@@ -62,6 +71,32 @@ impl Target {
             version: self.version.clone(),
         }
     }
+
+    /// This target on a runtime chosen by `--node`: the label gains `@node-26.12.1`.
+    pub fn on(&self, rt: &Runtime) -> Target {
+        Target {
+            label: format!("{}@{}", self.base_label, rt.label()),
+            runtime: Some(rt.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// A fresh sandbox whose PATH starts with the `--node` runtime, when one was chosen.
+    pub fn sandbox(&self) -> std::io::Result<Sandbox> {
+        let mut sb = Sandbox::new()?;
+        if let Some(rt) = self.runtime.as_ref().filter(|r| r.requested.is_some()) {
+            sb.path_prefix = Some(rt.bin_dir.clone());
+        }
+        Ok(sb)
+    }
+}
+
+/// Whether `p` is a file with an execute bit.
+pub fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 /// Resolves a `--target` argument (`None` = the `refpm` next to the running `conform`).
@@ -99,9 +134,11 @@ pub async fn resolve(spec: Option<&str>) -> Result<Target, TargetError> {
         .unwrap_or_default();
     let label = make_label(&base, &version);
     Ok(Target {
+        base_label: label.clone(),
         label,
         command,
         version,
+        runtime: node::on_path().await,
     })
 }
 

@@ -11,6 +11,8 @@ pub struct Sandbox {
     dir: tempfile::TempDir,
     /// Extra variables every command of the scenario gets (`CONFORM_RECORD`, `PORT`, ...).
     pub vars: Vec<(String, String)>,
+    /// A directory put first on PATH (the `--node` runtime's `node`).
+    pub path_prefix: Option<PathBuf>,
 }
 
 impl Sandbox {
@@ -21,6 +23,7 @@ impl Sandbox {
         Ok(Sandbox {
             dir,
             vars: Vec::new(),
+            path_prefix: None,
         })
     }
 
@@ -29,14 +32,17 @@ impl Sandbox {
         self.dir.path()
     }
 
-    /// The exact environment commands run with: PATH, HOME, PM2_HOME, LANG=C plus the scenario's vars.
+    /// The exact environment commands run with: PATH (after [`Sandbox::path_prefix`]), HOME,
+    /// PM2_HOME, LANG=C plus the scenario's vars.
     pub fn env(&self) -> Vec<(String, String)> {
         let home = self.path().display().to_string();
+        let mut path =
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+        if let Some(dir) = &self.path_prefix {
+            path = format!("{}:{path}", dir.display());
+        }
         let mut env = vec![
-            (
-                "PATH".to_string(),
-                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
-            ),
+            ("PATH".to_string(), path),
             ("HOME".to_string(), home.clone()),
             ("PM2_HOME".to_string(), home),
             ("LANG".to_string(), "C".to_string()),

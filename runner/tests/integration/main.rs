@@ -1,7 +1,9 @@
+mod app;
 mod bad_input;
 mod bench;
 mod common;
 mod killed_run;
+mod node_matrix;
 mod runs;
 mod suites_cli;
 mod suites_refpm;

@@ -9,6 +9,7 @@ pub mod start;
 use std::sync::Arc;
 
 use super::Daemon;
+use super::host::Host;
 use crate::protocol::{Command, Response};
 
 /// Runs one command; the bool asks the server to exit after replying (`kill`).
@@ -21,7 +22,7 @@ pub async fn dispatch(d: &Arc<Daemon>, cmd: Command) -> (Response, bool) {
         }
         Command::Exists { target } => {
             let mut r = Response::ok();
-            r.found = !d.table.lock().unwrap().resolve(&target).is_empty();
+            r.found = !d.table().resolve(&target).is_empty();
             (r, false)
         }
         Command::List => {

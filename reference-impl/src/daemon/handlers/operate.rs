@@ -6,6 +6,8 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use super::super::Daemon;
+use super::super::host::Host;
+use super::super::job::JobError;
 use super::super::lifecycle::{restart_proc, stop_proc};
 use super::super::reload::{ReloadOutcome, reload_proc};
 use crate::config::AppSpec;
@@ -40,14 +42,14 @@ pub async fn operate(d: &Arc<Daemon>, action: Action, req: TargetRequest) -> Res
     let mut r = Response::ok();
     match req.target {
         Target::Name(target) => {
-            let ids = d.table.lock().unwrap().resolve(&target);
+            let ids = d.table().resolve(&target);
             if ids.is_empty() {
                 return not_found(&target);
             }
             if req.update_env && matches!(action, Action::Restart | Action::Reload) {
-                let mut t = d.table.lock().unwrap();
+                let mut t = d.table();
                 for id in &ids {
-                    if let Some(p) = t.procs.get_mut(id) {
+                    if let Some(p) = t.jobs.get_mut(id) {
                         p.caller_env = req.caller_env.clone();
                     }
                 }
@@ -57,7 +59,7 @@ pub async fn operate(d: &Arc<Daemon>, action: Action, req: TargetRequest) -> Res
         Target::Apps(apps) => {
             let mut to_start = vec![];
             for app in apps {
-                let ids = d.table.lock().unwrap().ids_named(&app.name);
+                let ids = d.table().ids_named(&app.name);
                 if ids.is_empty() {
                     if matches!(action, Action::Restart | Action::Reload) {
                         to_start.push(app);
@@ -120,9 +122,9 @@ fn update_config(
     app: &AppSpec,
     caller_env: &std::collections::BTreeMap<String, String>,
 ) {
-    let mut t = d.table.lock().unwrap();
+    let mut t = d.table();
     for id in ids {
-        if let Some(p) = t.procs.get_mut(id) {
+        if let Some(p) = t.jobs.get_mut(id) {
             let keep_mode = p.spec.exec_mode;
             let keep_instances = p.spec.instances;
             let keep_var = p.spec.instance_var.clone();
@@ -194,13 +196,14 @@ async fn run_ids(
     true
 }
 
-async fn one(d: &Arc<Daemon>, action: Action, id: u32) -> Result<(String, Option<String>), String> {
+async fn one(
+    d: &Arc<Daemon>,
+    action: Action,
+    id: u32,
+) -> Result<(String, Option<String>), JobError> {
     let (lock, name) = {
-        let t = d.table.lock().unwrap();
-        let p = t
-            .procs
-            .get(&id)
-            .ok_or_else(|| format!("{id} : id unknown"))?;
+        let t = d.table();
+        let p = t.jobs.get(&id).ok_or(JobError::UnknownId(id))?;
         (p.op_lock.clone(), p.spec.name.clone())
     };
     let _guard = lock.lock().await;
@@ -222,16 +225,16 @@ async fn one(d: &Arc<Daemon>, action: Action, id: u32) -> Result<(String, Option
 }
 
 /// Stops and removes one id; the id counter restarts at 0 when the table empties.
-pub async fn delete_proc(d: &Arc<Daemon>, id: u32) -> Result<(), String> {
+pub async fn delete_proc(d: &Arc<Daemon>, id: u32) -> Result<(), JobError> {
     let res = stop_proc(d, id).await;
-    let mut t = d.table.lock().unwrap();
-    if let Some(p) = t.procs.remove(&id) {
+    let mut t = d.table();
+    if let Some(p) = t.jobs.remove(&id) {
         let name = p.spec.name.clone();
         if t.ids_named(&name).is_empty() {
             d.balancer.release_group(&name);
         }
     }
-    if t.procs.is_empty() {
+    if t.jobs.is_empty() {
         t.next_id = 0;
     }
     drop(t);
@@ -249,12 +252,12 @@ fn start_boxed(
 
 /// Releases an app's listening sockets once none of its processes is up (stopped apps free their ports).
 fn release_if_idle(d: &Arc<Daemon>, name: &str) {
-    let t = d.table.lock().unwrap();
+    let t = d.table();
     let idle = t
-        .procs
+        .jobs
         .values()
         .filter(|p| p.spec.name == name)
-        .all(|p| !p.status.is_up() && p.status != super::super::table::Status::WaitingRestart);
+        .all(|p| !p.is_up());
     drop(t);
     if idle {
         d.balancer.release_group(name);

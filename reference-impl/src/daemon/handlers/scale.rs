@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::super::Daemon;
+use super::super::host::Host;
 use super::super::lifecycle::wait_started;
 use super::operate::delete_proc;
 use super::start::create;
@@ -13,15 +14,15 @@ use crate::protocol::{Response, ScaleRequest};
 /// Handles `scale`.
 pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
     let (ids, first, by_value) = {
-        let t = d.table.lock().unwrap();
+        let t = d.table();
         let abs = crate::home::absolutise(std::path::Path::new(&req.name));
         let ids: Vec<u32> = t
-            .procs
+            .jobs
             .values()
             .filter(|p| p.spec.name == req.name || p.spec.script == abs)
             .map(|p| p.pm_id)
             .collect();
-        let first = ids.first().and_then(|id| t.procs.get(id)).map(|p| {
+        let first = ids.first().and_then(|id| t.jobs.get(id)).map(|p| {
             (
                 p.spec.clone(),
                 p.caller_env.clone(),
@@ -33,7 +34,7 @@ pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
         // pattern relies on it; PM2 deletes the lowest pm_ids and loses it).
         let mut by_value: Vec<(u64, u32)> = ids
             .iter()
-            .filter_map(|id| t.procs.get(id))
+            .filter_map(|id| t.jobs.get(id))
             .map(|p| (p.instance_value, p.pm_id))
             .collect();
         by_value.sort_by(|a, b| b.cmp(a));
@@ -79,13 +80,7 @@ pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
         wait_started(d, &created).await;
     } else {
         for id in by_value.iter().take((-delta) as usize) {
-            let lock = d
-                .table
-                .lock()
-                .unwrap()
-                .procs
-                .get(id)
-                .map(|p| p.op_lock.clone());
+            let lock = d.table().jobs.get(id).map(|p| p.op_lock.clone());
             let Some(lock) = lock else { continue };
             let _g = lock.lock().await;
             if let Err(e) = delete_proc(d, *id).await {

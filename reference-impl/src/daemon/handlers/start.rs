@@ -5,9 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::super::Daemon;
+use super::super::host::Host;
+use super::super::job::{Job, JobInit, Launch};
 use super::super::lifecycle::wait_started;
 use super::super::spawn::launch;
-use super::super::table::{Proc, Status, now_ms, uuid_v4};
+use super::super::table::{Status, now_ms, uuid_v4};
 use super::operate::{Action, operate};
 use crate::config::AppSpec;
 use crate::home::sanitize_name;
@@ -43,11 +45,11 @@ pub async fn start(d: &Arc<Daemon>, req: StartRequest) -> Response {
     let mut r = Response::ok();
     for app in req.apps {
         let existing: Vec<(u32, Status, bool)> = {
-            let t = d.table.lock().unwrap();
-            t.procs
+            let t = d.table();
+            t.jobs
                 .values()
                 .filter(|p| p.spec.name == app.name)
-                .map(|p| (p.pm_id, p.status, p.spec.script == app.script))
+                .map(|p| (p.pm_id, p.status(), p.spec.script == app.script))
                 .collect()
         };
         if req.from_file && !existing.is_empty() {
@@ -122,7 +124,7 @@ pub fn create(
     instances: Option<usize>,
 ) -> (Vec<(u32, u64)>, Vec<String>) {
     let unique_id = unique_id.unwrap_or_else(uuid_v4);
-    let mut t = d.table.lock().unwrap();
+    let mut t = d.table();
     let mut taken = BTreeSet::new();
     let mut out = vec![];
     let mut errors = vec![];
@@ -132,34 +134,25 @@ pub fn create(
         taken.insert(value);
         let logs = d.home.logs_dir();
         let sname = sanitize_name(&app.name);
-        let mut p = Proc {
-            pm_id,
-            spec: app.clone(),
-            caller_env: caller_env.clone(),
-            instances: instances.unwrap_or(n),
-            instance_value: value,
-            unique_id: unique_id.clone(),
-            status: Status::Launching,
-            pid: 0,
-            running: None,
-            generation: 0,
-            restart_time: 0,
-            unstable_restarts: 0,
-            pm_uptime: now_ms(),
-            created_at: Some(now_ms()),
-            exit_code: None,
-            prev_restart_delay: 0,
-            restart_task: None,
-            op_lock: Arc::new(tokio::sync::Mutex::new(())),
-            out_log: logs.join(format!("{sname}-out-{pm_id}.log")),
-            err_log: logs.join(format!("{sname}-error-{pm_id}.log")),
-            pid_file: d.home.pids_dir().join(format!("{sname}-{pm_id}.pid")),
-        };
-        if let Err(e) = launch(d, &mut p) {
+        let mut p = Job::new(
+            JobInit {
+                pm_id,
+                spec: app.clone(),
+                caller_env: caller_env.clone(),
+                instances: instances.unwrap_or(n),
+                instance_value: value,
+                unique_id: unique_id.clone(),
+                out_log: logs.join(format!("{sname}-out-{pm_id}.log")),
+                err_log: logs.join(format!("{sname}-error-{pm_id}.log")),
+                pid_file: d.home.pids_dir().join(format!("{sname}-{pm_id}.pid")),
+            },
+            now_ms(),
+        );
+        if let Err(e) = launch(d, &mut p, Launch::New) {
             errors.push(format!("id {pm_id}: {e}"));
         }
-        out.push((pm_id, p.generation));
-        t.procs.insert(pm_id, p);
+        out.push((pm_id, p.child().map(|c| c.generation).unwrap_or(0)));
+        t.jobs.insert(pm_id, p);
     }
     drop(t);
     d.bump();

@@ -5,8 +5,9 @@ use crate::bench::figures::RUN_WALL;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Runs `conform run --target <cmd> --report-dir <tmp>` and records its wall time and exit code.
-pub async fn measure(cmd: &Path, out: &mut Out) -> Result<(), String> {
+/// Runs `conform run --target <cmd> [--node <node>] --report-dir <tmp>` and records its wall time and
+/// exit code.
+pub async fn measure(cmd: &Path, node: Option<&Path>, out: &mut Out) -> Result<(), String> {
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find the conform executable: {e}"))?;
     let dir = tempfile::Builder::new()
@@ -20,6 +21,10 @@ pub async fn measure(cmd: &Path, out: &mut Out) -> Result<(), String> {
             .arg("run")
             .arg("--target")
             .arg(cmd)
+            .args(
+                node.iter()
+                    .flat_map(|n| [std::ffi::OsStr::new("--node"), n.as_os_str()]),
+            )
             .arg("--report-dir")
             .arg(dir.path())
             .stdin(std::process::Stdio::null())

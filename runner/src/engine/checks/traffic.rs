@@ -2,6 +2,7 @@
 
 use super::{Evaluated, fmt_vals, res, timeline};
 use crate::engine::observed::Observed;
+use crate::engine::stats;
 use crate::suite::Check;
 use std::collections::BTreeMap;
 
@@ -62,18 +63,23 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
             if let Some(d) = dev {
                 figs.push(("fairness_max_deviation".into(), d));
             }
-            let ok = dev.is_some_and(|d| d <= *tolerance);
+            let power = stats::fairness_power(counts.iter().sum(), counts.len(), *tolerance);
+            figs.extend(power.figures());
+            let ok = dev.is_some_and(|d| d <= *tolerance) && power.sufficient();
             res(
                 name,
                 ok,
                 format!(
-                    "every worker within ±{:.0}% of the mean share",
+                    "every worker within ±{:.0}% of the mean share, over a sample that gives 99.9% confidence",
                     tolerance * 100.0
                 ),
                 match dev {
-                    Some(d) => {
-                        format!("max deviation {:.1}% over counts {:?}", d * 100.0, counts)
-                    }
+                    Some(d) => format!(
+                        "max deviation {:.1}% over counts {:?}; {}",
+                        d * 100.0,
+                        counts,
+                        power
+                    ),
                     None => "no workers".to_string(),
                 },
             )
@@ -89,17 +95,35 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                 figs.push(("failed_per_reload".into(), f as f64 / reloads as f64));
             }
             figs.push(("requests".into(), total as f64));
+            let bound = stats::zero_failure_rate_bound(total as u64, stats::CONFIDENCE);
+            figs.push(("failure_rate_bound_999".into(), bound));
             let bad: Vec<String> = r
                 .outcomes()
                 .into_iter()
                 .filter(|(k, _)| k != "ok")
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect();
+            let claim = if f == 0 {
+                format!(
+                    "; at 99.9% confidence the failure rate is below {:.2e}{}",
+                    bound,
+                    if reloads > 0 {
+                        format!(
+                            " and a loss of one request per reload would have shown with p = {:.4}",
+                            1.0 - stats::zero_loss_by_luck(1.0, reloads as u64)
+                        )
+                    } else {
+                        String::new()
+                    }
+                )
+            } else {
+                String::new()
+            };
             res(
                 name,
                 f <= *max && total > 0,
                 format!("at most {max} failed requests"),
-                format!("{f} failed of {total} {}", fmt_vals(&bad)),
+                format!("{f} failed of {total} {}{claim}", fmt_vals(&bad)),
             )
         }
         Check::RequestCompleted { name: rq, ok } => {

@@ -54,8 +54,19 @@ pub(crate) fn summary(report: &RunReport) -> String {
     let s = Summary::from_results(&report.results);
     let t = &report.target;
     let m = &report.machine;
+    let runtime = report
+        .runtime
+        .as_ref()
+        .map(|rt| {
+            format!(
+                "<tr><th>runtime</th><td>{} <code>{}</code></td></tr>\n",
+                escape(&rt.describe()),
+                escape(&rt.command)
+            )
+        })
+        .unwrap_or_default();
     let mut out = format!(
-        "<h1>conform report: {}</h1>\n<table class=\"meta\">\n<tr><th>target</th><td>{} <code>{}</code></td></tr>\n<tr><th>version</th><td>{}</td></tr>\n<tr><th>machine</th><td>{} · {} CPUs · node {} · {}</td></tr>\n<tr><th>date</th><td>{}</td></tr>\n<tr><th>duration</th><td>{}</td></tr>\n<tr><th>conform</th><td>{} (results schema {})</td></tr>\n</table>\n",
+        "<h1>conform report: {}</h1>\n<table class=\"meta\">\n<tr><th>target</th><td>{} <code>{}</code></td></tr>\n<tr><th>version</th><td>{}</td></tr>\n<tr><th>machine</th><td>{} · {} CPUs · node {} · {}</td></tr>\n{runtime}<tr><th>date</th><td>{}</td></tr>\n<tr><th>duration</th><td>{}</td></tr>\n<tr><th>conform</th><td>{} (results schema {})</td></tr>\n</table>\n",
         escape(&t.label),
         escape(&t.label),
         escape(&t.command),

@@ -83,6 +83,7 @@ pub fn report(label: &str) -> RunReport {
         bucket_ms: 100,
         ok: vec![200, 200, 198, 200, 199],
         failed: vec![0, 0, 2, 0, 1],
+        failed_by: BTreeMap::new(),
     });
     reload.figures.workers = vec![
         span(201, "0", 0.0, Some(30.0), Some(260.0)),
@@ -148,6 +149,7 @@ pub fn report(label: &str) -> RunReport {
             node_version: "v20.0.0".into(),
             hostname: "ci".into(),
         },
+        runtime: None,
         started_at: "2026-12-01T12:00:00Z".into(),
         duration_ms: 98_765,
         summary: Summary::from_results(&results),

@@ -1,7 +1,7 @@
 //! The HTML report: self-contained, one `<svg` per chart kind, all text escaped.
 
 use super::fixture;
-use crate::report::{render_html, write_matrix_html, write_reports};
+use crate::report::{render_html, render_junit, write_matrix_html, write_reports};
 
 fn no_network(html: &str) {
     let lower = html.to_ascii_lowercase();
@@ -65,10 +65,39 @@ fn write_reports_writes_three_files() {
     let json = std::fs::read_to_string(out.join("results.json")).unwrap();
     let back: crate::model::RunReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back, report);
-    assert!(json.contains("\"schema_version\": 1"));
+    assert!(json.contains(&format!(
+        "\"schema_version\": {}",
+        crate::model::RESULTS_SCHEMA_VERSION
+    )));
     let xml = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(xml.contains("<testsuites"));
     no_network(&std::fs::read_to_string(out.join("index.html")).unwrap());
+}
+
+#[test]
+fn a_schema_1_results_json_without_runtime_still_loads_and_the_runtime_round_trips() {
+    let mut report = fixture::report("refpm");
+    let mut v = serde_json::to_value(&report).unwrap();
+    v["schema_version"] = 1.into();
+    v.as_object_mut().unwrap().remove("runtime");
+    let old: crate::model::RunReport = serde_json::from_value(v).unwrap();
+    assert_eq!(old.runtime, None);
+    report.runtime = Some(crate::model::RuntimeInfo {
+        name: "node".into(),
+        version: "26.12.1".into(),
+        node_compat: "v26.12.1".into(),
+        command: "/n/node".into(),
+        requested: "26".into(),
+    });
+    let text = serde_json::to_string(&report).unwrap();
+    let back: crate::model::RunReport = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, report);
+    assert!(render_html(&report).contains("node v26.12.1 <code>/n/node</code>"));
+    assert!(
+        render_junit(&report)
+            .unwrap()
+            .contains("value=\"node v26.12.1\"")
+    );
 }
 
 #[test]
