@@ -72,9 +72,15 @@ async fn reload_keepalive() {
     let (ok, err) = manager(&bin, home.path(), port, &start).await;
     assert!(ok, "{err}");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while crate::load::probe(Protocol::Http, "127.0.0.1", port, "/", Duration::from_secs(2))
-        .await
-        .is_err()
+    while crate::load::probe(
+        Protocol::Http,
+        "127.0.0.1",
+        port,
+        "/",
+        Duration::from_secs(2),
+    )
+    .await
+    .is_err()
     {
         assert!(Instant::now() < deadline, "app never served");
         tokio::time::sleep(Duration::from_millis(100)).await;
