@@ -2,7 +2,7 @@
 //! default (a measurement, not a check); configured by environment:
 //!
 //! ```sh
-//! KA_MANAGER=target/debug/refpm KA_APP=fixtures/apps/express.js KA_INSTANCES=4 KA_POLICY=shared \
+//! KA_MANAGER=target/debug/refpm KA_APP=fixtures/drain/express.js KA_INSTANCES=4 KA_POLICY=shared \
 //!   KA_RATE=1000 KA_RELOADS=10 KA_WINDOW_MS=10000 KA_CONNECTIONS=16 \
 //!   cargo test -p conform --lib load::tests::reload_keepalive -- --ignored --nocapture
 //! ```

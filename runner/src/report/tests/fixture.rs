@@ -17,6 +17,7 @@ fn result(id: &str, level: Level, verdict: Verdict, reason: &str) -> ScenarioRes
         id: id.into(),
         suite: id.split('/').next().unwrap_or("").into(),
         quote: "Reload is <zero-downtime> & \"safe\".".into(),
+        source: crate::model::PromiseSource::Guide,
         level,
         verdict,
         reason: reason.into(),
