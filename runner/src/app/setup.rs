@@ -234,7 +234,10 @@ mod tests {
         let eco = write_files(dir.path(), &app, &dir.path().join("rec")).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(eco).unwrap()).unwrap();
         let a = &v["apps"][0];
-        assert_eq!((a["exec_mode"].as_str(), a["instances"].as_u64()), (Some("cluster"), Some(3)));
+        assert_eq!(
+            (a["exec_mode"].as_str(), a["instances"].as_u64()),
+            (Some("cluster"), Some(3))
+        );
         assert_eq!(a["drain"], false);
         let opts = a["env"]["NODE_OPTIONS"].as_str().unwrap();
         assert!(
