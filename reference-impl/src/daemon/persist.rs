@@ -62,7 +62,7 @@ pub fn kill_orphans(pids_dir: &Path) -> usize {
 }
 
 /// Writes `value` to `path` atomically (temp file + rename).
-pub fn write_atomic(path: &Path, value: &serde_json::Value) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(value)?)?;
     std::fs::rename(&tmp, path)

@@ -22,7 +22,7 @@ pub const NODE_OPTIONS_VAR: &str = "REFPM_DRAIN_NODE_OPTIONS";
 /// Grace for idle kept-alive connections: a quarter of kill_timeout (default 1600 ms), 50..=1000 ms,
 /// so that the drain ends well inside the time the daemon gives a disconnecting worker.
 pub fn grace_ms(kill_timeout: Option<u64>) -> u64 {
-    (kill_timeout.unwrap_or(crate::daemon::lifecycle::DEFAULT_KILL_TIMEOUT) / 4).clamp(50, 1000)
+    (kill_timeout.unwrap_or(crate::daemon::job::DEFAULT_KILL_TIMEOUT) / 4).clamp(50, 1000)
 }
 
 /// Where the preload lives in `home`; the name carries a hash of its content, so a newer refpm never

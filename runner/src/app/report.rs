@@ -49,7 +49,11 @@ pub fn as_scenario(f: &Finding) -> ScenarioResult {
     };
     ScenarioResult {
         id: format!("app/{}", f.id),
-        suite: if f.id == "graceful-shutdown" { "graceful".into() } else { "app".into() },
+        suite: if f.id == "graceful-shutdown" {
+            "graceful".into()
+        } else {
+            "app".into()
+        },
         quote: f.quote.clone(),
         source: crate::model::PromiseSource::Guide,
         level: f.level,
@@ -76,6 +80,7 @@ pub fn build(
     app: AppInfo,
     findings: Vec<Finding>,
     target: TargetInfo,
+    runtime: Option<crate::model::RuntimeInfo>,
     machine: MachineInfo,
     started_at: String,
     duration_ms: u64,
@@ -86,8 +91,8 @@ pub fn build(
             schema_version: RESULTS_SCHEMA_VERSION,
             conform_version: env!("CARGO_PKG_VERSION").to_string(),
             target,
+            runtime,
             machine,
-            runtime: None,
             started_at,
             duration_ms,
             summary: Summary::from_results(&results),
@@ -152,7 +157,11 @@ pub fn terminal(report: &AppReport) -> String {
         .collect();
     s.push_str(&format!(
         "\n{} in {:.1} s: {}\n",
-        if failed.is_empty() { "READY for cluster mode" } else { "NOT READY for cluster mode" },
+        if failed.is_empty() {
+            "READY for cluster mode"
+        } else {
+            "NOT READY for cluster mode"
+        },
         report.run.duration_ms as f64 / 1000.0,
         if failed.is_empty() {
             "every MUST finding passed".to_string()

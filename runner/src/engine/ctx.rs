@@ -88,6 +88,16 @@ impl Ctx {
         self.origin.elapsed().as_secs_f64() * 1000.0
     }
 
+    /// Ends the span of load `name` now: it ran until it finished or was stopped, not for the
+    /// duration it was started with.
+    pub fn end_load_span(&mut self, name: &str) {
+        let now = self.now();
+        let kind = format!("load:{name}");
+        if let Some(s) = self.spans.iter_mut().rev().find(|s| s.kind == kind) {
+            s.end = now.max(s.start);
+        }
+    }
+
     /// A duration from suite milliseconds, scaled by `--time-scale`.
     pub fn scaled(&self, ms: u64) -> Duration {
         Duration::from_millis((ms as f64 * self.scale) as u64)

@@ -263,12 +263,7 @@ fn figures(values: BTreeMap<String, f64>, obs: &Observed) -> Figures {
             t_ms: s.start,
             kind: "step".into(),
             pid: None,
-            detail: format!(
-                "{} ({:.0} ms{})",
-                s.kind,
-                s.end - s.start,
-                s.exit.map_or(String::new(), |c| format!(", exit {c}"))
-            ),
+            detail: span_label(s, &obs.loads),
         })
         .collect();
     for e in &obs.record.events {
@@ -337,5 +332,33 @@ mod tests {
     #[case(Level::Info, vec![c(false)], Verdict::Informational)]
     fn verdicts(#[case] level: Level, #[case] checks: Vec<CheckResult>, #[case] v: Verdict) {
         assert_eq!(verdict_of(level, &checks), v);
+    }
+}
+
+/// What a step span did, for the timeline: `reload 723 ms`, `start 1.2 s, exit 1`,
+/// `load main 2.8 s: 0 of 2782 failed` (a load's real duration, from its start to its end).
+fn span_label(
+    s: &super::ctx::StepSpan,
+    loads: &std::collections::BTreeMap<String, crate::load::LoadResult>,
+) -> String {
+    let ms = s.end - s.start;
+    let took = if ms >= 1000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        format!("{ms:.0} ms")
+    };
+    if let Some(name) = s.kind.strip_prefix("load:") {
+        return match loads.get(name) {
+            Some(r) => format!(
+                "load {name} {took}: {} of {} failed",
+                r.failed(),
+                r.records.len()
+            ),
+            None => format!("load {name} {took}"),
+        };
+    }
+    match s.exit {
+        Some(c) if c != 0 => format!("{} {took}, exit {c}", s.kind),
+        _ => format!("{} {took}", s.kind),
     }
 }

@@ -220,6 +220,7 @@ impl Ctx {
                     .remove(name)
                     .ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
                 let r = run.finish().await;
+                self.end_load_span(name);
                 self.load_results.insert(name.clone(), r);
             }
             Step::LoadStop { name } => {
@@ -228,6 +229,7 @@ impl Ctx {
                     .remove(name)
                     .ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
                 let r = run.stop().await;
+                self.end_load_span(name);
                 self.load_results.insert(name.clone(), r);
             }
             Step::RequestSlow {

@@ -5,22 +5,6 @@ use super::{Scenario, Step, Suite};
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
-/// Finds a directory named `name` (`suites`, `fixtures`): in the cwd or one of its parents, else by
-/// walking up from the running executable (the workspace it was built in).
-pub fn find_dir(name: &str) -> Option<PathBuf> {
-    let marker = |d: &Path| d.join(name).is_dir();
-    if let Ok(cwd) = std::env::current_dir() {
-        if let Some(d) = cwd.ancestors().find(|d| marker(d)) {
-            return Some(d.join(name));
-        }
-    }
-    let exe = std::env::current_exe().ok()?;
-    exe.ancestors()
-        .skip(1)
-        .find(|d| marker(d))
-        .map(|d| d.join(name))
-}
-
 /// Reads every `*.toml` of `dir`, sorted by file name. `fixtures` (names without `.js`) validates
 /// the `fixture` keys when given.
 pub fn load_dir(dir: &Path, fixtures: Option<&BTreeSet<String>>) -> Result<Vec<Suite>, SuiteError> {

@@ -1,6 +1,6 @@
 //! Checks on the time line: listening coverage, replacement order, signals, exit codes and durations.
 
-use super::{Evaluated, res, timeline};
+use super::{Evaluated, res, show, timeline};
 use crate::engine::observed::Observed;
 use crate::engine::record::Worker;
 use crate::suite::Check;
@@ -65,7 +65,12 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                 .iter()
                 .map(|c| c.map_or("killed".into(), |c| c.to_string()))
                 .collect();
-            Evaluated::new(res(name, ok, exp, format!("exit codes {codes:?}")))
+            Evaluated::new(res(
+                name,
+                ok,
+                exp,
+                format!("exit codes {}", show::list(&codes)),
+            ))
         }
         Check::StepDuration {
             step,
@@ -88,10 +93,7 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                     min_ms.map_or("0".into(), |m| m.to_string()),
                     max_ms.map_or("∞".into(), |m| m.to_string())
                 ),
-                format!(
-                    "{:?} ms",
-                    d.iter().map(|x| x.round() as i64).collect::<Vec<_>>()
-                ),
+                format!("{} ms", show::list(d.iter().map(|x| x.round() as i64))),
             ))
         }
         Check::Signals {

@@ -6,6 +6,7 @@ mod lifecycle;
 mod procs;
 mod replace;
 mod samples;
+mod show;
 pub mod timeline;
 mod traffic;
 
@@ -65,8 +66,9 @@ fn live(p: &Proc) -> bool {
     !matches!(p.status.as_str(), "stopped" | "errored") && p.pid != 0
 }
 
+/// A list of values as text (`0, 1`, or `none`).
 fn fmt_vals(v: &[String]) -> String {
-    format!("[{}]", v.join(", "))
+    show::list(v)
 }
 
 /// Evaluates one check against what was observed.
@@ -82,3 +84,6 @@ pub fn evaluate(check: &Check, obs: &Observed) -> Evaluated {
             Evaluated::new(res(check.kind(), false, "a known check", "not evaluated"))
         })
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,7 @@
 //! Checks on processes: counts, modes and statuses. The fixtures' record is the truth; `jlist` is a claim
 //! each check cross-checks against it, so a manager whose `jlist` lies fails.
 
-use super::{Evaluated, fmt_vals, live, res};
+use super::{Evaluated, fmt_vals, live, res, show};
 use crate::engine::observed::Observed;
 use crate::suite::{Check, Source};
 use std::collections::BTreeSet;
@@ -51,7 +51,11 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                 name,
                 ok,
                 format!("every process in {equals} mode"),
-                format!("jlist exec_mode: {modes:?}, record cluster.isWorker: {rec:?}"),
+                format!(
+                    "jlist exec_mode: {}; record cluster.isWorker: {}",
+                    show::list(&modes),
+                    show::list(&rec)
+                ),
             ))
         }
         Check::Status { equals, count } => {
@@ -68,7 +72,11 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                     let claimed: BTreeSet<u32> = procs.iter().map(|p| p.pid).collect();
                     (
                         claimed == live,
-                        format!("record: live pids {live:?}, jlist pids {claimed:?}"),
+                        format!(
+                            "record: live pids {}; jlist pids {}",
+                            show::list(&live),
+                            show::list(&claimed)
+                        ),
                     )
                 }
                 "stopped" | "errored" => (
@@ -107,7 +115,7 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                 !ws.is_empty() && rec.is_empty() && jl == 0,
                 format!("`{var}` set in no process"),
                 format!(
-                    "{} of {} processes saw it {}; {jl} jlist entries carry it",
+                    "{} of {} processes saw it (values: {}); {jl} jlist entries carry it",
                     rec.len(),
                     ws.len(),
                     fmt_vals(&rec)

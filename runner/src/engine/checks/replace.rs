@@ -2,7 +2,7 @@
 //! kept, and the instance values at the end. Each is judged by the record (which processes ran when, told
 //! to stop when, with which value) and cross-checks what `jlist` claimed at the same moments.
 
-use super::{Evaluated, fmt_vals, live, res};
+use super::{Evaluated, fmt_vals, live, res, show};
 use crate::engine::observed::{Observed, Snapshot};
 use crate::engine::record::Worker;
 use crate::suite::{Check, Source};
@@ -184,12 +184,17 @@ fn replaced(
         new.len()
     )];
     if !not_told.is_empty() {
-        notes.push(format!("never told to stop: {not_told:?}"));
+        notes.push(format!("never told to stop: {}", show::list(&not_told)));
     }
-    notes.push(format!("jlist: before {jb:?}, after {ja:?}"));
+    notes.push(format!(
+        "jlist: before {}; after {}",
+        show::list(&jb),
+        show::list(&ja)
+    ));
     if !cross_ok {
         notes.push(format!(
-            "jlist's pids are not the record's new processes {new:?}"
+            "jlist's pids are not the record's new processes ({})",
+            show::list(&new)
         ));
     }
     Evaluated::new(res(
@@ -225,14 +230,22 @@ fn unchanged(
     let b: BTreeSet<u32> = obs.snap_app(before, app).iter().map(|p| p.pid).collect();
     let a: BTreeSet<u32> = obs.snap_app(after, app).iter().map(|p| p.pid).collect();
     let cross_ok = b == pids(old.iter().copied());
-    let mut notes = vec![format!("jlist: before {b:?}, after {a:?}")];
+    let mut notes = vec![format!(
+        "jlist: before {}; after {}",
+        show::list(&b),
+        show::list(&a)
+    )];
     if !stopped.is_empty() || !started.is_empty() {
-        notes.push(format!("record: stopped {stopped:?}, started {started:?}"));
+        notes.push(format!(
+            "record: stopped {}; started {}",
+            show::list(&stopped),
+            show::list(&started)
+        ));
     }
     if !cross_ok {
         notes.push(format!(
-            "jlist's pids are not the processes running {:?}",
-            pids(old.iter().copied())
+            "jlist's pids are not the processes running ({})",
+            show::list(pids(old.iter().copied()))
         ));
     }
     Evaluated::new(res(
@@ -266,10 +279,15 @@ fn kept(
     let (b, a) = (map(before), map(after));
     let jlist_ok = !b.is_empty() && a == b && b.values().all(Option::is_some);
     let lies = value_mismatches(obs, after, None);
+    let by_id = |m: &BTreeMap<i64, Option<String>>| {
+        show::pairs(m.iter().map(|(k, v)| (k, show::opt(v.as_ref()))), " → ")
+    };
     let mut seen = format!(
-        "record: before {}, after {}; jlist by pm_id: before {b:?}, after {a:?}",
+        "record: before {}; after {}; jlist by pm_id: before {}; after {}",
         fmt_vals(&vb),
-        fmt_vals(&va)
+        fmt_vals(&va),
+        by_id(&b),
+        by_id(&a)
     );
     if !lies.is_empty() {
         seen = format!(

@@ -1,6 +1,6 @@
 //! Checks on what clients saw: load results, slow requests and answers.
 
-use super::{Evaluated, fmt_vals, res, timeline};
+use super::{Evaluated, fmt_vals, res, show, timeline};
 use crate::engine::observed::Observed;
 use crate::engine::stats;
 use crate::suite::Check;
@@ -75,9 +75,9 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                 ),
                 match dev {
                     Some(d) => format!(
-                        "max deviation {:.1}% over counts {:?}; {}",
+                        "max deviation {:.1}% over counts {}; {}",
                         d * 100.0,
-                        counts,
+                        show::list(&counts),
                         power
                     ),
                     None => "no workers".to_string(),
@@ -123,7 +123,11 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                 name,
                 f <= *max && total > 0,
                 format!("at most {max} failed requests"),
-                format!("{f} failed of {total} {}{claim}", fmt_vals(&bad)),
+                if bad.is_empty() {
+                    format!("{f} failed of {total}{claim}")
+                } else {
+                    format!("{f} failed of {total} ({}){claim}", fmt_vals(&bad))
+                },
             )
         }
         Check::RequestCompleted { name: rq, ok } => {
@@ -178,8 +182,8 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                 started > 0 && ok >= started,
                 "every request the app had started is answered",
                 format!(
-                    "app started {started}, finished {ended}; client outcomes {:?}",
-                    by
+                    "app started {started}, finished {ended}; client outcomes {}",
+                    show::pairs(&by, " ")
                 ),
             )
         }
@@ -205,8 +209,8 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                 max_by_pid.len() >= 2 && max < ok_answers,
                 "each instance counts only its own hits (state is per process)",
                 format!(
-                    "{ok_answers} answers; highest counter per pid {:?}",
-                    max_by_pid
+                    "{ok_answers} answers; highest counter per pid {}",
+                    show::pairs(&max_by_pid, ": ")
                 ),
             )
         }
