@@ -251,7 +251,7 @@ fn kill(ui: &Ui, home: &Home) -> Result<i32, String> {
         ui.out("[PM2] [v] PM2 Daemon Stopped");
         return Ok(0);
     };
-    let pid: Option<i32> = std::fs::read_to_string(home.pid_file())
+    let pid: Option<u32> = std::fs::read_to_string(home.pid_file())
         .ok()
         .and_then(|s| s.trim().parse().ok());
     match client::exchange(stream, Command::Kill) {
@@ -262,22 +262,11 @@ fn kill(ui: &Ui, home: &Home) -> Result<i32, String> {
     }
     if let Some(pid) = pid {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while std::time::Instant::now() < deadline && pid_alive(pid) {
+        while std::time::Instant::now() < deadline && osfacts::alive(pid) {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
     Ok(0)
-}
-
-/// True while `pid` exists and is not a zombie.
-pub(crate) fn pid_alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => s
-            .rfind(')')
-            .and_then(|i| s[i + 1..].split_whitespace().next())
-            .is_some_and(|st| st != "Z" && st != "X"),
-        Err(_) => false,
-    }
 }
 
 /// Loads the apps of an ecosystem file for `start`/`stop`/`reload`/…: `--only a,b` (split on `,` or

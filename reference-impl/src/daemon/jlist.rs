@@ -17,18 +17,6 @@ pub struct MonitCache {
     samples: HashMap<u32, (u64, Instant)>,
 }
 
-fn clk_tck() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let v = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if v > 0 { v as f64 } else { 100.0 }
-}
-
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let v = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if v > 0 { v as u64 } else { 4096 }
-}
-
 fn uptime_secs() -> Option<f64> {
     std::fs::read_to_string("/proc/uptime")
         .ok()?
@@ -41,23 +29,14 @@ fn uptime_secs() -> Option<f64> {
 impl MonitCache {
     /// `(rss bytes, cpu %)` of a pid.
     pub fn sample(&mut self, pid: u32) -> (u64, f64) {
-        let rss = std::fs::read_to_string(format!("/proc/{pid}/statm"))
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-            .map(|pages| pages * page_size())
-            .unwrap_or(0);
-        let Some(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok() else {
+        let rss = osfacts::rss_bytes(pid).unwrap_or(0);
+        let Some(stat) = osfacts::stat(pid) else {
             return (rss, 0.0);
         };
-        let Some(close) = stat.rfind(')') else {
-            return (rss, 0.0);
-        };
-        let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        let num = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-        let ticks = num(11) + num(12);
-        let start = num(19);
+        let ticks = stat.utime + stat.stime;
+        let start = stat.starttime;
         let now = Instant::now();
-        let hz = clk_tck();
+        let hz = osfacts::clock_ticks();
         let cpu = match self.samples.get(&pid) {
             Some((prev, at)) if now.duration_since(*at).as_secs_f64() > 0.05 => {
                 (ticks.saturating_sub(*prev) as f64 / hz) / now.duration_since(*at).as_secs_f64()

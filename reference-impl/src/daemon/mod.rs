@@ -19,9 +19,9 @@ pub mod server;
 pub mod spawn;
 pub mod table;
 
+use nix::fcntl::{Flock, FlockArg};
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -146,17 +146,16 @@ pub fn run(home: Home) -> i32 {
 fn run_inner(home: Home) -> Result<(), DaemonError> {
     home.ensure_dirs()?;
     let pid_path = home.pid_file();
-    let mut pid_file = OpenOptions::new()
+    let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
         .open(&pid_path)
         .map_err(|e| DaemonError::Io(pid_path.display().to_string(), e))?;
-    // SAFETY: flock on an fd we own; the lock lives as long as the file (the whole process).
-    if unsafe { libc::flock(pid_file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        return Err(DaemonError::AlreadyRunning(home.root.display().to_string()));
-    }
+    // The lock lives as long as the file (the whole process).
+    let mut pid_file = Flock::lock(file, FlockArg::LockExclusiveNonblock)
+        .map_err(|_| DaemonError::AlreadyRunning(home.root.display().to_string()))?;
     let _ = pid_file.set_len(0);
     let _ = write!(pid_file, "{}", std::process::id());
     let _ = tracing_subscriber::fmt()

@@ -16,13 +16,16 @@ enum Probe {
     Done(Option<String>),
 }
 
+/// A binary and its modification time.
+type BinaryKey = (PathBuf, Option<SystemTime>);
+
 /// Cache of node versions by binary.
 #[derive(Default, Clone)]
 pub struct NodeVersions {
-    known: Arc<Mutex<HashMap<(PathBuf, Option<SystemTime>), Probe>>>,
+    known: Arc<Mutex<HashMap<BinaryKey, Probe>>>,
 }
 
-fn key(program: &Path) -> (PathBuf, Option<SystemTime>) {
+fn key(program: &Path) -> BinaryKey {
     let resolved = crate::config::which(&program.to_string_lossy(), None)
         .unwrap_or_else(|| program.to_path_buf());
     let mtime = std::fs::metadata(&resolved).and_then(|m| m.modified()).ok();

@@ -3,12 +3,7 @@
 
 use std::path::Path;
 
-/// Start time (clock ticks since boot, field 22 of `/proc/<pid>/stat`).
-pub fn proc_start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.split_whitespace().nth(19)?.parse().ok()
-}
+use osfacts::start_time as proc_start_time;
 
 fn start_file(pid_file: &Path) -> std::path::PathBuf {
     pid_file.with_extension("start")

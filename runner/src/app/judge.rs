@@ -298,6 +298,17 @@ pub fn blame(e: &Exchange, obs: &Observed, wall0: f64) -> Blame {
     }
 }
 
+/// A request the client gave up on (its timeout) that the app did answer, later, below 500: the
+/// machine was slow, nothing was lost.
+pub fn answered_late(e: &Exchange, obs: &Observed) -> bool {
+    e.outcome == crate::load::Outcome::Timeout
+        && obs
+            .requests
+            .get(&e.id)
+            .and_then(|r| r.finished)
+            .is_some_and(|(_, status)| status < 500)
+}
+
 /// The process that had a failed exchange: the one that started its request, else the one that
 /// accepted its connection.
 pub fn served_by(e: &Exchange, obs: &Observed, wall0: f64) -> Option<u32> {
@@ -333,6 +344,7 @@ pub fn reload(
     let mut ev = Vec::new();
     let mut app_lost = 0u64;
     let mut ended_lost = 0u64;
+    let mut late = 0u64;
     let mut manager_lost = 0u64;
     let mut all: Vec<&Exchange> = Vec::new();
     let mut timeline = vec![
@@ -357,6 +369,10 @@ pub fn reload(
         let mut classes: BTreeMap<String, u64> = BTreeMap::new();
         let (mut app, mut mgr) = (0u64, 0u64);
         for e in list.iter().filter(|e| !e.ok_2xx()) {
+            if answered_late(e, obs) {
+                late += 1;
+                continue;
+            }
             let b = blame(e, obs, wall0);
             let old = served_by(e, obs, wall0)
                 .and_then(|p| obs.procs.get(&p))
@@ -399,6 +415,11 @@ pub fn reload(
         ));
         all.extend(list.iter());
     }
+    if late > 0 {
+        ev.push(format!(
+            "{late} request(s) answered by the app after the client's timeout (a loaded machine): not counted as lost"
+        ));
+    }
     if manager_lost > 0 {
         ev.push(format!("{manager_lost} request(s) never reached the app: the manager ({manager}), not the app, lost them"));
     }
@@ -429,6 +450,7 @@ pub fn reload(
         .fig("failed_app", app_lost as f64)
         .fig("failed_app_old_instance_ended", ended_lost as f64)
         .fig("failed_manager", manager_lost as f64)
+        .fig("answered_after_timeout", late as f64)
         .fig("retried_reused_connection", retried as f64)
         .fig("reload_ms", r.reload.1 - r.reload.0);
     if verdict == V::Fail {
@@ -495,7 +517,11 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
         .iter()
         .filter(|e| obs.requests.contains_key(&e.id))
         .collect();
-    let lost: Vec<&Exchange> = started.iter().copied().filter(|e| !e.ok_2xx()).collect();
+    let lost: Vec<&Exchange> = started
+        .iter()
+        .copied()
+        .filter(|e| !e.ok_2xx() && !answered_late(e, obs))
+        .collect();
     let at_signal = started
         .iter()
         .filter(|e| {

@@ -236,7 +236,7 @@ fn open_loop(
 
 /// Reload under open-loop load over new and keep-alive connections.
 pub async fn reload(live: &Live<'_>, port: u16, urls: &[String], n: usize) -> ReloadRound {
-    let timeout = Duration::from_secs(5);
+    let timeout = Duration::from_secs(10);
     let nc = Arc::new(Client::new(port, timeout, live.origin, "rl-new"));
     let ka = Arc::new(Client::new(port, timeout, live.origin, "rl-ka"));
     let (tx, rx) = tokio::sync::watch::channel(false);

@@ -183,7 +183,12 @@ pub fn report_with_workers(n: u32) -> RunReport {
         bucket_ms: 100,
         ok: (0..40).map(|i| 100 + i % 7).collect(),
         failed: (0..40).map(|i| u64::from(i == 23) * 2).collect(),
-        failed_by: Default::default(),
+        failed_by: [(
+            "reset-reused".to_string(),
+            (0..40).map(|i| u64::from(i == 23) * 2).collect(),
+        )]
+        .into_iter()
+        .collect(),
     });
     let per = 2400.0 / f64::from(n);
     reload.figures.workers = (0..n)
