@@ -134,7 +134,8 @@ fn run_mutant(spec: &Spec, wrapper: &Path, conform: &Path, reports: &Path) -> Ro
                 }
             }
         }
-        row.scenarios.push((c.scenario.to_string(), verdict, failed));
+        row.scenarios
+            .push((c.scenario.to_string(), verdict, failed));
     }
     row
 }
@@ -253,6 +254,9 @@ fn every_mutant_is_killed_by_the_check_naming_its_promise() {
             "check kinds of suites/README.md no mutant is caught by (add a mutant or list them in UNCATCHABLE): {uncovered:?}"
         );
         let stale: Vec<&&str> = listed.iter().filter(|n| !checks.contains(**n)).collect();
-        assert!(stale.is_empty(), "UNCATCHABLE lists unknown checks: {stale:?}");
+        assert!(
+            stale.is_empty(),
+            "UNCATCHABLE lists unknown checks: {stale:?}"
+        );
     }
 }
