@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod daemon;
+pub mod drain;
 pub mod home;
 pub mod instances;
 pub mod node_ipc;

@@ -13,6 +13,7 @@
 //! - [`builtin`] holds the suites and fixtures embedded at build time, unpacked to a cache at run time.
 //! - [`model`] is the plain-data result model shared by both sides; [`exit`] the exit-code table.
 
+pub mod app;
 pub mod bench;
 pub mod builtin;
 pub mod cli;

@@ -122,6 +122,9 @@ pub struct StartArgs {
     /// Load-balancing policy for cluster mode: rr or shared.
     #[arg(long = "lb-policy")]
     pub lb_policy: Option<String>,
+    /// Do not inject refpm's drain preload (kept-alive connections closed with `Connection: close`).
+    #[arg(long = "no-drain")]
+    pub no_drain: bool,
     /// Node arguments.
     #[arg(long = "node-args", allow_hyphen_values = true)]
     pub node_args: Option<String>,

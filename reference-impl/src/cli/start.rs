@@ -49,6 +49,7 @@ fn script_spec(a: &StartArgs, target: &str) -> Result<AppSpec, String> {
     spec.kill_timeout = ms_flag("-k/--kill-timeout", &a.kill_timeout)?;
     spec.shutdown_with_message = a.shutdown_with_message;
     spec.autorestart = !a.no_autorestart;
+    spec.drain = !a.no_drain;
     spec.max_restarts = int_flag("--max-restarts", "count", &a.max_restarts)?;
     spec.restart_delay = ms_flag("--restart-delay", &a.restart_delay)?;
     spec.exp_backoff_restart_delay =
@@ -107,7 +108,10 @@ pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, String> {
     let mut jobs = vec![];
     for t in &targets {
         if is_config_file(t) {
-            let apps = load_file_apps(ui, t, a.only.as_deref(), a.env.as_deref())?;
+            let mut apps = load_file_apps(ui, t, a.only.as_deref(), a.env.as_deref())?;
+            if a.no_drain {
+                apps.iter_mut().for_each(|app| app.drain = false);
+            }
             jobs.push(Job::Start(StartRequest {
                 apps,
                 force: a.force,

@@ -14,6 +14,7 @@ use super::LbPolicy;
 use super::dispatch::Dispatcher;
 use super::link::Link;
 use super::protocol::{Query, ServerKind, error_reply, rr_reply, shared_reply};
+use super::route::RouteState;
 use super::sockets;
 
 enum Kind {
@@ -49,10 +50,22 @@ impl Slot {
     }
 }
 
+/// What the balancer knows of one cluster worker.
+#[derive(Default)]
+struct Member {
+    /// Keys whose server the worker has open (it is one of their slots' users).
+    keys: Vec<String>,
+    /// Round-robin dispatchers the worker joined: told when it drains, dies or is gone.
+    routes: Vec<Arc<Dispatcher>>,
+    /// Asked to take no new connections: keys it joins later start draining.
+    draining: bool,
+}
+
 #[derive(Default)]
 struct State {
     slots: HashMap<(String, String), Slot>,
     released: HashSet<String>,
+    members: HashMap<u64, Member>,
 }
 
 /// Daemon-wide registry of listening sockets (TCP and UDP) and round-robin dispatchers; one per daemon.
@@ -109,8 +122,8 @@ impl IoThread {
 
 /// How to answer one `queryServer`.
 pub(crate) enum Answer {
-    /// Plain reply; for round robin also the dispatcher to join once the reply is queued.
-    Reply(Value, Option<Arc<Dispatcher>>),
+    /// Plain reply; for round robin also the dispatcher to join (and how) once the reply is queued.
+    Reply(Value, Option<(Arc<Dispatcher>, RouteState)>),
     /// Reply wrapped in a `NODE_HANDLE` of `kind` with `fd`.
     Handle(&'static str, Value, Arc<OwnedFd>),
 }
@@ -288,7 +301,10 @@ impl Balancer {
                             }
                         },
                     };
-                    Answer::Reply(rr_reply(q, *sockname, link.next_seq()), Some(d))
+                    Answer::Reply(
+                        rr_reply(q, *sockname, link.next_seq()),
+                        Some((d, RouteState::Routable)),
+                    )
                 }
             },
             Kind::Udp { addr, v6only } => {
@@ -314,56 +330,112 @@ impl Balancer {
         let (Answer::Reply(reply, _) | Answer::Handle(_, reply, _)) = &mut answer;
         reply["data"] = slot.data.clone();
         slot.users.insert(link.id);
-        let mut keys = link.keys.lock().unwrap();
-        if !keys.contains(&q.key) {
-            keys.push(q.key.clone());
+        let member = st.members.entry(link.id).or_default();
+        if !member.keys.contains(&q.key) {
+            member.keys.push(q.key.clone());
+        }
+        if let Answer::Reply(_, Some((d, state))) = &mut answer {
+            if member.draining {
+                *state = RouteState::Draining;
+            }
+            if !member.routes.iter().any(|r| Arc::ptr_eq(r, d)) {
+                member.routes.push(d.clone());
+            }
         }
         answer
     }
 
-    /// Stops routing connections of every key `link` serves to it (its sockets stay open).
-    pub(crate) fn stop_routing(&self, link: &Link) {
-        let keys = link.keys.lock().unwrap().clone();
+    /// The dispatchers worker `id` joined (cloned out, so no dispatcher runs under the balancer's lock).
+    fn routes_of(&self, id: u64) -> Vec<Arc<Dispatcher>> {
         let st = self.state.lock().unwrap();
-        for key in keys {
-            if let Some(Slot {
-                kind: Kind::Stream { disp, .. },
-                ..
-            }) = st.slots.get(&(link.group.clone(), key))
-            {
-                if let Some(d) = disp.get() {
-                    d.remove(link.id);
-                }
+        st.members
+            .get(&id)
+            .map(|m| m.routes.clone())
+            .unwrap_or_default()
+    }
+
+    /// Worker `link` gets no new connections of any key, now or later (its sockets stay open).
+    pub(crate) fn drain(&self, link: &Link) {
+        let routes = {
+            let mut st = self.state.lock().unwrap();
+            let m = st.members.entry(link.id).or_default();
+            m.draining = true;
+            m.routes.clone()
+        };
+        for d in routes {
+            d.drain(link.id);
+        }
+    }
+
+    /// The worker answered our `newconn` `ack`.
+    pub(crate) fn newconn_answered(&self, link: &Link, ack: u64, accepted: bool) {
+        for d in self.routes_of(link.id) {
+            if d.answered(link.id, ack, accepted) {
+                return;
             }
         }
     }
 
-    /// The worker closed its server for `key` (or is gone): it no longer uses the key.
+    /// Worker `id`'s route state in every dispatcher it joined (tests).
+    #[cfg(test)]
+    pub(crate) fn route_state(&self, id: u64) -> Vec<RouteState> {
+        self.routes_of(id)
+            .iter()
+            .filter_map(|d| d.state_of(id))
+            .collect()
+    }
+
+    /// The worker closed its server for `key`: it no longer uses the key.
     pub(crate) fn leave(&self, link: &Link, key: &str) {
-        link.keys.lock().unwrap().retain(|k| k != key);
         let mut st = self.state.lock().unwrap();
+        if let Some(m) = st.members.get_mut(&link.id) {
+            m.keys.retain(|k| k != key);
+        }
         let k = (link.group.clone(), key.to_owned());
         let Some(slot) = st.slots.get_mut(&k) else {
             return;
         };
         slot.users.remove(&link.id);
-        if let Kind::Stream { disp, .. } = &slot.kind {
-            if let Some(d) = disp.get() {
-                d.remove(link.id);
-            }
-        }
+        let disp = match &slot.kind {
+            Kind::Stream { disp, .. } => disp.get().cloned(),
+            Kind::Udp { .. } => None,
+        };
         if slot.users.is_empty() && st.released.contains(&link.group) {
             if let Some(slot) = st.slots.remove(&k) {
                 slot.close();
             }
         }
+        drop(st);
+        if let Some(d) = disp {
+            d.kill(link.id);
+        }
     }
 
-    /// The worker is gone: it leaves every key it used.
-    pub(crate) fn leave_all(&self, link: &Link) {
-        let keys = std::mem::take(&mut *link.keys.lock().unwrap());
+    /// The worker's channel is gone: nothing more is sent to it and it leaves every key it used.
+    /// Connections it accepted but never read stay held until [`Balancer::gone`].
+    pub(crate) fn channel_closed(&self, link: &Link) {
+        let keys = {
+            let mut st = self.state.lock().unwrap();
+            st.members
+                .get_mut(&link.id)
+                .map(|m| std::mem::take(&mut m.keys))
+                .unwrap_or_default()
+        };
+        for d in self.routes_of(link.id) {
+            d.kill(link.id);
+        }
         for key in keys {
             self.leave(link, &key);
+        }
+    }
+
+    /// The worker process was reaped: its fds are closed, so connections it never took up go to the
+    /// other workers; the balancer forgets it.
+    pub(crate) fn gone(&self, link: &Link) {
+        self.channel_closed(link);
+        let member = self.state.lock().unwrap().members.remove(&link.id);
+        for d in member.map(|m| m.routes).unwrap_or_default() {
+            d.gone(link.id);
         }
     }
 }

@@ -2,45 +2,28 @@
 //! next routable worker (`newconn`), requeues rejected ones, and queues connections while every worker
 //! is busy (up to [`queue_max`], so an overload never overflows the kernel's listen backlog; with no
 //! routable worker at all it stops accepting and the kernel backlog holds the rest).
+//!
+//! The dispatcher alone decides where connections go: it owns each worker's [`Route`] (its
+//! [`RouteState`], its unanswered and its held connections). Workers' channels ([`Link`]) only carry
+//! the bytes, and `sendmsg` runs after the state lock is released.
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::Notify;
 
-use super::link::{Conn, Link};
-use super::protocol::newconn_prefix;
-use super::sockets;
+use super::accept::{accept_loop, queue_max};
+use super::link::Link;
+use super::node_compat::HOLD_CHECK_EVERY;
+use super::protocol::Newconn;
+use super::route::{Conn, Route, RouteState};
 
-/// Fewest accepted connections the daemon queues before it stops accepting.
-const QUEUE_MIN: usize = 256;
-/// Most accepted connections the daemon queues before it stops accepting.
-const QUEUE_CAP: usize = 65536;
-
-/// Accepted connections kept in the daemon before it stops accepting: half the fd limit (within
-/// [`QUEUE_MIN`]..=[`QUEUE_CAP`]). Like Node's primary (which accepts until `EAGAIN`), the daemon drains
-/// the kernel's accept queue while its workers are busy: a connection waiting here is served late, but
-/// once the listen backlog (511) is full the kernel drops new SYNs and clients retry only after 1 s, 3 s,
-/// 7 s, so a short overload would turn into connections that time out before they are even accepted.
-fn queue_max() -> usize {
-    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *MAX.get_or_init(|| {
-        let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-            .map(|(soft, _)| soft)
-            .unwrap_or(0);
-        usize::try_from(soft / 2)
-            .unwrap_or(QUEUE_CAP)
-            .clamp(QUEUE_MIN, QUEUE_CAP)
-    })
-}
-/// Connections accepted per wake-up before dispatching them.
-const ACCEPT_BATCH: usize = 64;
 /// After this many refusals in a row a connection is retried only after [`RETRY_BACKOFF`] (a worker at
 /// its `maxConnections` would otherwise bounce it back and forth at IPC speed). It is never dropped.
 const RETRIES_BEFORE_BACKOFF: u32 = 4;
@@ -48,19 +31,43 @@ const RETRIES_BEFORE_BACKOFF: u32 = 4;
 const RETRY_BACKOFF: Duration = Duration::from_millis(20);
 
 struct State {
-    workers: Vec<Arc<Link>>,
+    /// Every worker that joined this key and is not gone, in round-robin order.
+    routes: Vec<Route>,
     next: usize,
     queue: VecDeque<Conn>,
     /// Connections waiting out [`RETRY_BACKOFF`] (count towards the accept limit, [`queue_max`]).
     parked: usize,
     closed: bool,
+    /// A sweep task checks held connections.
+    sweeping: bool,
 }
 
-/// Round-robin state of one listening key.
+/// A `newconn` to write once the state lock is released (`sendmsg` never runs under it).
+struct Outgoing {
+    link: Arc<Link>,
+    seq: u64,
+    fd: Arc<OwnedFd>,
+}
+
+impl State {
+    fn route(&mut self, id: u64) -> Option<&mut Route> {
+        self.routes.iter_mut().find(|r| r.id() == id)
+    }
+
+    fn routable(&self) -> usize {
+        self.routes
+            .iter()
+            .filter(|r| r.state == RouteState::Routable)
+            .count()
+    }
+}
+
+/// Round-robin state of one listening key: the owner of every worker's route state and of the
+/// connections on their way to workers.
 pub struct Dispatcher {
-    prefix: Vec<u8>,
+    newconn: Newconn,
     state: Mutex<State>,
-    wake: Notify,
+    pub(super) wake: Notify,
     /// Connections accepted since the last trace line (`REFPM_TRACE_RR`).
     accepted: AtomicU64,
 }
@@ -69,13 +76,14 @@ impl Dispatcher {
     /// Creates the dispatcher for `key` and starts its accept loop on `listener`.
     pub fn start(key: &str, listener: Arc<OwnedFd>) -> io::Result<Arc<Self>> {
         let disp = Arc::new(Dispatcher {
-            prefix: newconn_prefix(key),
+            newconn: Newconn::for_key(key),
             state: Mutex::new(State {
-                workers: Vec::new(),
+                routes: Vec::new(),
                 next: 0,
                 queue: VecDeque::new(),
                 parked: 0,
                 closed: false,
+                sweeping: false,
             }),
             wake: Notify::new(),
             accepted: AtomicU64::new(0),
@@ -90,164 +98,255 @@ impl Dispatcher {
         Ok(disp)
     }
 
-    /// The `newconn` handle line up to its `seq` value.
-    pub fn newconn_prefix(&self) -> &[u8] {
-        &self.prefix
-    }
-
-    /// Makes `link` routable for this key.
-    pub fn add(self: &Arc<Self>, link: Arc<Link>) {
+    /// Adds worker `link` in `state` (a worker already known keeps its state).
+    pub fn add(self: &Arc<Self>, link: Arc<Link>, state: RouteState) {
         {
             let mut st = self.state.lock().unwrap();
-            if !st.workers.iter().any(|w| w.id == link.id) {
-                st.workers.push(link);
+            if st.closed || st.route(link.id).is_some() {
+                return;
             }
+            st.routes.push(Route::new(link, state));
         }
         self.wake.notify_one();
         self.pump();
     }
 
-    /// Stops routing new connections to worker `id` (idempotent).
-    pub fn remove(&self, id: u64) {
+    /// Worker `id` gets no new connections (idempotent; a dead worker stays dead).
+    pub fn drain(&self, id: u64) {
         let mut st = self.state.lock().unwrap();
-        if let Some(i) = st.workers.iter().position(|w| w.id == id) {
-            st.workers.remove(i);
-            if st.next > i {
-                st.next -= 1;
+        if let Some(r) = st.route(id) {
+            if r.state == RouteState::Routable {
+                r.state = RouteState::Draining;
             }
         }
     }
 
-    /// Gives `conn` to the next free worker in round-robin order, the one it should avoid only when it
-    /// is the sole worker. Returns it when no worker can take it now.
-    fn place(self: &Arc<Self>, st: &mut State, mut conn: Conn) -> Option<Conn> {
-        let n = st.workers.len();
+    /// Worker `id`'s channel closed, a send to it failed, or it closed its server for this key: nothing
+    /// more goes to it; connections it never answered go to other workers.
+    pub fn kill(self: &Arc<Self>, id: u64) {
+        let back = {
+            let mut st = self.state.lock().unwrap();
+            st.route(id).map(Route::kill).unwrap_or_default()
+        };
+        self.resubmit(back);
+    }
+
+    /// Worker `id`'s process is gone: connections it had not taken up go to other workers.
+    pub fn gone(self: &Arc<Self>, id: u64) {
+        let back = {
+            let mut st = self.state.lock().unwrap();
+            match st.routes.iter().position(|r| r.id() == id) {
+                Some(i) => {
+                    if st.next > i {
+                        st.next -= 1;
+                    }
+                    st.routes.remove(i).gone()
+                }
+                None => Vec::new(),
+            }
+        };
+        self.resubmit(back);
+    }
+
+    /// Worker `id` answered `newconn` `ack`; false when this dispatcher did not send it.
+    pub fn answered(self: &Arc<Self>, id: u64, ack: u64, accepted: bool) -> bool {
+        let refused = {
+            let mut st = self.state.lock().unwrap();
+            let Some(r) = st.route(id) else {
+                return false;
+            };
+            let held_before = r.held();
+            let refused = r.answered(ack, accepted);
+            let now_held = r.held() > held_before;
+            if now_held {
+                self.start_sweep(&mut st);
+            }
+            refused
+        };
+        if let Some(conn) = refused {
+            self.submit(conn);
+        }
+        self.pump();
+        true
+    }
+
+    /// The state of worker `id`'s route (`None` when it is not in this dispatcher).
+    #[cfg(test)]
+    pub fn state_of(&self, id: u64) -> Option<RouteState> {
+        let mut st = self.state.lock().unwrap();
+        st.route(id).map(|r| r.state)
+    }
+
+    fn resubmit(self: &Arc<Self>, back: Vec<Conn>) {
+        for conn in back {
+            self.submit(conn);
+        }
+        self.pump();
+    }
+
+    /// Picks the next free routable worker in round-robin order for `conn` (the one it should avoid
+    /// only when it is the sole routable worker) and records it as sent. Returns it when no worker can
+    /// take it now.
+    fn place(&self, st: &mut State, conn: Conn, out: &mut Vec<Outgoing>) -> Option<Conn> {
+        let n = st.routes.len();
+        let alone = st.routable() <= 1;
         for i in 0..n {
             let idx = (st.next + i) % n;
-            let w = &st.workers[idx];
-            if n > 1 && conn.avoid == Some(w.id) {
+            let r = &mut st.routes[idx];
+            if !r.has_room() || (!alone && conn.avoid == Some(r.id())) {
                 continue;
             }
-            match w.try_newconn(self, conn) {
-                Ok(()) => {
-                    st.next = (idx + 1) % n;
-                    return None;
-                }
-                Err(c) => conn = c,
-            }
-        }
-        st.workers.retain(|w| !w.is_dead());
-        if st.next >= st.workers.len() {
-            st.next = 0;
+            let seq = r.link.next_seq();
+            out.push(Outgoing {
+                link: r.link.clone(),
+                seq,
+                fd: conn.fd.clone(),
+            });
+            r.sent(seq, conn);
+            st.next = (idx + 1) % n;
+            return None;
         }
         Some(conn)
+    }
+
+    /// Writes the `newconn`s; a worker whose channel refuses one is dead to this key.
+    fn send(self: &Arc<Self>, out: Vec<Outgoing>) {
+        let mut failed = Vec::new();
+        for o in out {
+            if o.link.send_newconn(&self.newconn, o.seq, o.fd).is_err() {
+                failed.push(o.link.id);
+            }
+        }
+        for id in failed {
+            self.kill(id);
+        }
     }
 
     /// Hands one connection to a worker, or queues it (connections are never dropped while the key is
     /// open; one refused again and again is retried after a pause).
     pub fn submit(self: &Arc<Self>, conn: Conn) {
-        let mut st = self.state.lock().unwrap();
-        if st.closed {
-            return;
-        }
-        if conn.tries >= RETRIES_BEFORE_BACKOFF {
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                st.parked += 1;
-                drop(st);
-                let me = self.clone();
-                rt.spawn(async move {
-                    tokio::time::sleep(RETRY_BACKOFF).await;
-                    let mut conn = conn;
-                    conn.tries = 0;
-                    me.state.lock().unwrap().parked -= 1;
-                    me.submit(conn);
-                    me.wake.notify_one();
-                });
+        let mut out = Vec::new();
+        {
+            let mut st = self.state.lock().unwrap();
+            if st.closed {
                 return;
             }
-        }
-        if !st.queue.is_empty() {
-            st.queue.push_back(conn);
-            return;
-        }
-        if let Some(conn) = self.place(&mut st, conn) {
-            st.queue.push_back(conn);
-        }
-    }
-
-    fn submit_batch(self: &Arc<Self>, batch: &mut Vec<OwnedFd>) {
-        self.accepted
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let mut st = self.state.lock().unwrap();
-        for fd in batch.drain(..) {
-            let conn = Conn {
-                fd: Arc::new(fd),
-                tries: 0,
-                avoid: None,
-                since: Instant::now(),
-            };
-            if st.closed {
-                continue;
+            if conn.tries >= RETRIES_BEFORE_BACKOFF {
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    st.parked += 1;
+                    drop(st);
+                    let me = self.clone();
+                    rt.spawn(async move {
+                        tokio::time::sleep(RETRY_BACKOFF).await;
+                        let mut conn = conn;
+                        conn.tries = 0;
+                        me.state.lock().unwrap().parked -= 1;
+                        me.submit(conn);
+                        me.wake.notify_one();
+                    });
+                    return;
+                }
             }
             if !st.queue.is_empty() {
                 st.queue.push_back(conn);
-            } else if let Some(conn) = self.place(&mut st, conn) {
+            } else if let Some(conn) = self.place(&mut st, conn, &mut out) {
                 st.queue.push_back(conn);
             }
         }
+        self.send(out);
+    }
+
+    pub(super) fn submit_batch(self: &Arc<Self>, batch: &mut Vec<OwnedFd>) {
+        self.accepted
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let mut out = Vec::new();
+        {
+            let mut st = self.state.lock().unwrap();
+            for fd in batch.drain(..) {
+                if st.closed {
+                    continue;
+                }
+                let conn = Conn::new(fd);
+                if !st.queue.is_empty() {
+                    st.queue.push_back(conn);
+                } else if let Some(conn) = self.place(&mut st, conn, &mut out) {
+                    st.queue.push_back(conn);
+                }
+            }
+        }
+        self.send(out);
     }
 
     /// Sends queued connections to workers that have room again, in order; a connection that may only
     /// go to a worker it should avoid waits without blocking the ones behind it.
     pub fn pump(self: &Arc<Self>) {
-        let mut st = self.state.lock().unwrap();
-        if st.queue.is_empty() {
-            return;
-        }
-        let mut waiting = VecDeque::new();
-        while let Some(conn) = st.queue.pop_front() {
-            let avoids = conn.avoid.is_some();
-            if let Some(conn) = self.place(&mut st, conn) {
-                waiting.push_back(conn);
-                if !avoids {
-                    // No worker has room at all: the rest keeps its place.
-                    break;
+        let mut out = Vec::new();
+        {
+            let mut st = self.state.lock().unwrap();
+            if st.queue.is_empty() {
+                return;
+            }
+            let mut waiting = VecDeque::new();
+            while let Some(conn) = st.queue.pop_front() {
+                let avoids = conn.avoid.is_some();
+                if let Some(conn) = self.place(&mut st, conn, &mut out) {
+                    waiting.push_back(conn);
+                    if !avoids {
+                        // No worker has room at all: the rest keeps its place.
+                        break;
+                    }
                 }
             }
+            waiting.append(&mut st.queue);
+            st.queue = waiting;
+            if st.queue.len() + st.parked < queue_max() {
+                self.wake.notify_one();
+            }
         }
-        waiting.append(&mut st.queue);
-        st.queue = waiting;
-        if st.queue.len() + st.parked < queue_max() {
-            self.wake.notify_one();
-        }
+        self.send(out);
     }
 
-    /// Stops the accept loop and drops queued connections (the key was released).
+    /// Starts the task that releases held connections once taken up (one per dispatcher at a time).
+    fn start_sweep(self: &Arc<Self>, st: &mut State) {
+        if st.sweeping {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        st.sweeping = true;
+        rt.spawn(sweep_loop(Arc::downgrade(self)));
+    }
+
+    /// One sweep over every route's held connections; false when none is held any more.
+    fn sweep(&self) -> bool {
+        let mut st = self.state.lock().unwrap();
+        let held: usize = st.routes.iter_mut().map(Route::sweep).sum();
+        if held == 0 || st.closed {
+            st.sweeping = false;
+            return false;
+        }
+        true
+    }
+
+    /// Stops the accept loop and drops queued and held connections (the key was released).
     pub fn close(&self) {
         let mut st = self.state.lock().unwrap();
         st.closed = true;
         st.queue.clear();
-        st.workers.clear();
+        st.routes.clear();
         drop(st);
         self.wake.notify_one();
     }
 
     /// One line of the dispatcher's state for `REFPM_TRACE_RR` (accepted since the last line, queue,
-    /// age of its head, parked, workers as `id:unanswered/oldest`); `None` once closed.
+    /// age of its head, parked, routes as `id:state:unanswered/oldest:held`); `None` once closed.
     pub(super) fn trace_line(&self) -> Option<String> {
         let st = self.state.lock().unwrap();
         if st.closed {
             return None;
         }
-        let ws: Vec<String> = st
-            .workers
-            .iter()
-            .map(|w| {
-                let (n, age) = w.pending_info();
-                let dead = if w.is_dead() { "!dead" } else { "" };
-                format!("{}:{n}/{age}ms{dead}", w.id)
-            })
-            .collect();
+        let ws: Vec<String> = st.routes.iter().map(Route::trace).collect();
         let head = st
             .queue
             .front()
@@ -261,56 +360,21 @@ impl Dispatcher {
         ))
     }
 
-    fn can_accept(&self) -> Option<bool> {
+    pub(super) fn can_accept(&self) -> Option<bool> {
         let st = self.state.lock().unwrap();
         if st.closed {
             return None;
         }
-        Some(!st.workers.is_empty() && st.queue.len() + st.parked < queue_max())
+        Some(st.routable() > 0 && st.queue.len() + st.parked < queue_max())
     }
 }
 
-async fn accept_loop(disp: Arc<Dispatcher>, afd: AsyncFd<Arc<OwnedFd>>) {
-    let mut batch = Vec::with_capacity(ACCEPT_BATCH);
+async fn sweep_loop(disp: Weak<Dispatcher>) {
     loop {
-        match disp.can_accept() {
-            None => return,
-            Some(false) => {
-                disp.wake.notified().await;
-                continue;
-            }
-            Some(true) => {}
-        }
-        let mut guard = tokio::select! {
-            g = afd.readable() => match g {
-                Ok(g) => g,
-                Err(e) => {
-                    tracing::warn!("accept loop stopped: {e}");
-                    return;
-                }
-            },
-            _ = disp.wake.notified() => continue,
-        };
-        let mut pause = false;
-        while batch.len() < ACCEPT_BATCH {
-            match guard.try_io(|l| sockets::accept(l.as_raw_fd())) {
-                Ok(Ok(fd)) => batch.push(fd),
-                Ok(Err(e)) => match e.raw_os_error() {
-                    Some(libc::ECONNABORTED | libc::EINTR | libc::EPROTO) => {}
-                    _ => {
-                        tracing::warn!("accept failed: {e}");
-                        pause = true;
-                        break;
-                    }
-                },
-                Err(_would_block) => break,
-            }
-        }
-        drop(guard);
-        disp.submit_batch(&mut batch);
-        if pause {
-            // Out of fds or memory: back off instead of spinning on a readable listener.
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(HOLD_CHECK_EVERY).await;
+        match disp.upgrade() {
+            Some(d) if d.sweep() => {}
+            _ => return,
         }
     }
 }

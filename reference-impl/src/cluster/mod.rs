@@ -27,12 +27,16 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::path::PathBuf;
 
+mod accept;
 mod balancer;
 mod dispatch;
 mod link;
+pub mod node_compat;
 pub mod protocol;
+mod route;
 mod rr_trace;
 pub mod sockets;
+mod uptake;
 mod worker;
 
 #[cfg(test)]

@@ -1,8 +1,12 @@
 //! The cluster sub-protocol's messages: parsing `queryServer`, building the primary's replies.
 
+use std::io::Write;
 use std::net::SocketAddr;
 
 use serde_json::{Value, json};
+
+use crate::node_ipc::codec::{INTERNAL_MARK, encode_into};
+use crate::node_ipc::handle_line;
 
 /// What kind of server a worker asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,12 +116,159 @@ pub fn disconnect_msg(seq: u64) -> Value {
     json!({"cmd": "NODE_CLUSTER", "act": "disconnect", "seq": seq})
 }
 
-/// Prefix of a `newconn` handle line up to the `seq` value; the caller appends `<seq>}}\n`.
-pub fn newconn_prefix(key: &str) -> Vec<u8> {
-    let mut p = b"{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":\"newconn\",\"key\":".to_vec();
-    let _ = serde_json::to_writer(&mut p, key);
-    p.extend_from_slice(b",\"seq\":");
-    p
+/// How a worker's runtime frames internal messages on the json channel (see [`super::node_compat`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Node: plain JSON lines; a message with an fd is wrapped in
+    /// `{"cmd":"NODE_HANDLE","type":<kind>,"msg":<message>}`.
+    Node,
+    /// Bun: every internal message starts with the byte `0x02`; a message with an fd is the message
+    /// itself with `"$hasHandle":true` (the fd rides on the same `sendmsg`). Bun ACKs handles as Node.
+    Bun,
+}
+
+/// One internal message (from the primary) as a line for `dialect`.
+pub fn internal_line(dialect: Dialect, v: &Value) -> Vec<u8> {
+    let mut line = Vec::with_capacity(96);
+    if dialect == Dialect::Bun {
+        line.push(INTERNAL_MARK);
+    }
+    encode_into(v, &mut line);
+    line
+}
+
+/// An internal message that carries an fd (`kind` is Node's handle type, `net.Native` or
+/// `dgram.Native`), as a line for `dialect`.
+pub fn handle_message_line(dialect: Dialect, kind: &str, inner: &Value) -> Vec<u8> {
+    match dialect {
+        Dialect::Node => handle_line(kind, inner),
+        Dialect::Bun => {
+            let mut v = inner.clone();
+            v["$hasHandle"] = Value::Bool(true);
+            internal_line(dialect, &v)
+        }
+    }
+}
+
+/// The primary's `newconn` line for one key, sent with the connection's fd: Node's
+/// `{"cmd":"NODE_HANDLE","type":"net.Native","msg":{"cmd":"NODE_CLUSTER","act":"newconn","key":<key>,
+/// "seq":<seq>}}` or Bun's `\x02{"cmd":"NODE_CLUSTER","act":"newconn","key":<key>,"$hasHandle":true,
+/// "seq":<seq>}`. The key part is encoded once per listening key; each line only appends its `seq`.
+pub struct Newconn {
+    node: Vec<u8>,
+    bun: Vec<u8>,
+}
+
+impl Newconn {
+    /// The line builder for connections of `key`.
+    pub fn for_key(key: &str) -> Self {
+        let mut key_json = Vec::new();
+        let _ = serde_json::to_writer(&mut key_json, key);
+        let node = [
+            b"{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"cmd\":\"NODE_CLUSTER\",\"act\":\"newconn\",\"key\":".as_slice(),
+            &key_json,
+            b",\"seq\":",
+        ]
+        .concat();
+        let bun = [
+            &[INTERNAL_MARK][..],
+            b"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"newconn\",\"key\":",
+            &key_json,
+            b",\"$hasHandle\":true,\"seq\":",
+        ]
+        .concat();
+        Newconn { node, bun }
+    }
+
+    /// The complete line (ending in `\n`) for the connection sent with `seq`.
+    pub fn line(&self, dialect: Dialect, seq: u64) -> Vec<u8> {
+        let (prefix, close) = match dialect {
+            Dialect::Node => (&self.node, "}}"),
+            Dialect::Bun => (&self.bun, "}"),
+        };
+        let mut line = Vec::with_capacity(prefix.len() + 24);
+        line.extend_from_slice(prefix);
+        let _ = writeln!(line, "{seq}{close}");
+        line
+    }
+}
+
+/// A worker's `NODE_CLUSTER` message, as the primary acts on it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FromWorker {
+    /// The answer to our `newconn` `seq = ack`: `accepted` false = the worker refused it (no server for
+    /// the key any more, or at its `maxConnections`).
+    NewconnReply {
+        /// Our `newconn`'s `seq`.
+        ack: u64,
+        /// True when the worker took the connection.
+        accepted: bool,
+    },
+    /// `act:online`: the worker bootstrapped.
+    Online,
+    /// `act:queryServer`: the worker asks for a listening socket.
+    QueryServer(Query),
+    /// A `queryServer` we could not read.
+    BadQuery,
+    /// `act:listening`: the worker serves on this address.
+    Listening {
+        /// Bound address (`::` when the worker listened on all addresses).
+        address: String,
+        /// Actual port.
+        port: u16,
+        /// True for a dgram (UDP) socket.
+        udp: bool,
+    },
+    /// `act:close`: the worker closed its server for `key` (`None` when the message carried none).
+    Close {
+        /// The server's key.
+        key: Option<String>,
+    },
+    /// `act:exitedAfterDisconnect`: the worker disconnects by itself; it wants an ack of `seq`.
+    ExitedAfterDisconnect {
+        /// The message's `seq` (our ack's `ack`).
+        seq: Option<u64>,
+    },
+    /// Anything else (ignored).
+    Other,
+}
+
+/// Reads a worker's `NODE_CLUSTER` message.
+pub fn parse_from_worker(m: &Value) -> FromWorker {
+    match m.get("act").and_then(Value::as_str) {
+        None => match (
+            m.get("ack").and_then(Value::as_u64),
+            m.get("accepted").and_then(Value::as_bool),
+        ) {
+            (Some(ack), Some(accepted)) => FromWorker::NewconnReply { ack, accepted },
+            _ => FromWorker::Other,
+        },
+        Some("online") => FromWorker::Online,
+        Some("queryServer") => parse_query(m).map_or(FromWorker::BadQuery, FromWorker::QueryServer),
+        Some("listening") => {
+            let at = m.get("addressType").unwrap_or(&Value::Null);
+            FromWorker::Listening {
+                address: m
+                    .get("address")
+                    .and_then(Value::as_str)
+                    .unwrap_or("::")
+                    .to_owned(),
+                port: m
+                    .get("port")
+                    .and_then(Value::as_u64)
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(0),
+                udp: matches!(at.as_str(), Some("udp4" | "udp6")),
+            }
+        }
+        Some("close") => FromWorker::Close {
+            key: m.get("key").and_then(Value::as_str).map(str::to_owned),
+        },
+        Some("exitedAfterDisconnect") => FromWorker::ExitedAfterDisconnect {
+            seq: m.get("seq").and_then(Value::as_u64),
+        },
+        Some(_) => FromWorker::Other,
+    }
 }
 
 #[cfg(test)]
@@ -159,8 +310,25 @@ mod tests {
             (Value::Null, json!(1), json!(7))
         );
         assert_eq!(error_reply(&q, 98, 8)["errno"], json!(-98));
-        let line = [newconn_prefix("k\"1").as_slice(), b"5}}\n"].concat();
+        let newconn = Newconn::for_key("k\"1");
+        let line = newconn.line(Dialect::Node, 5);
+        assert!(line.ends_with(b"}}\n"));
         let v: Value = serde_json::from_slice(&line).unwrap();
+        let bun = newconn.line(Dialect::Bun, 5);
+        assert_eq!(bun[0], INTERNAL_MARK);
+        let b: Value = serde_json::from_slice(&bun[1..]).unwrap();
+        assert_eq!(
+            b,
+            json!({"cmd":"NODE_CLUSTER","act":"newconn","key":"k\"1","$hasHandle":true,"seq":5})
+        );
+        let shared = handle_message_line(Dialect::Bun, "net.Native", &shared_reply(&q, 3));
+        let s: Value = serde_json::from_slice(&shared[1..]).unwrap();
+        assert_eq!(
+            (s["$hasHandle"].clone(), s["errno"].clone()),
+            (json!(true), json!(0))
+        );
+        assert_eq!(internal_line(Dialect::Node, &json!(1)), b"1\n");
+        assert_eq!(internal_line(Dialect::Bun, &json!(1)), b"\x021\n");
         assert_eq!(
             v["msg"],
             json!({"cmd":"NODE_CLUSTER","act":"newconn","key":"k\"1","seq":5})
@@ -168,5 +336,58 @@ mod tests {
         assert!(is_internal(&json!({"cmd":"NODE_HANDLE_ACK"})));
         assert!(!is_internal(&json!({"cmd":"NODE_"})));
         assert!(!is_internal(&json!("ready")));
+    }
+
+    #[test]
+    fn worker_messages_are_read_by_act() {
+        assert_eq!(
+            parse_from_worker(&json!({"cmd":"NODE_CLUSTER","ack":4,"accepted":false,"seq":9})),
+            FromWorker::NewconnReply {
+                ack: 4,
+                accepted: false
+            }
+        );
+        assert_eq!(
+            parse_from_worker(&json!({"cmd":"NODE_CLUSTER","ack":4,"seq":9})),
+            FromWorker::Other
+        );
+        assert_eq!(
+            parse_from_worker(
+                &json!({"act":"listening","port":3000,"addressType":4,"address":null})
+            ),
+            FromWorker::Listening {
+                address: "::".into(),
+                port: 3000,
+                udp: false
+            }
+        );
+        assert_eq!(
+            parse_from_worker(
+                &json!({"act":"listening","port":53,"addressType":"udp4","address":"0.0.0.0"})
+            ),
+            FromWorker::Listening {
+                address: "0.0.0.0".into(),
+                port: 53,
+                udp: true
+            }
+        );
+        assert_eq!(
+            parse_from_worker(&json!({"act":"queryServer","port":70000})),
+            FromWorker::BadQuery
+        );
+        assert_eq!(
+            parse_from_worker(&json!({"act":"close","key":"k"})),
+            FromWorker::Close {
+                key: Some("k".into())
+            }
+        );
+        assert_eq!(
+            parse_from_worker(&json!({"act":"exitedAfterDisconnect","seq":3})),
+            FromWorker::ExitedAfterDisconnect { seq: Some(3) }
+        );
+        assert_eq!(
+            parse_from_worker(&json!({"act":"online"})),
+            FromWorker::Online
+        );
     }
 }

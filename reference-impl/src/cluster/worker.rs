@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::balancer::{Answer, Balancer};
 use super::link::Link;
-use super::protocol::{ack_reply, disconnect_msg, is_internal, parse_query};
+use super::protocol::{FromWorker, ack_reply, disconnect_msg, is_internal, parse_from_worker};
 use super::{WorkerEvent, WorkerSpec};
 use crate::node_ipc::{self, Incoming, Reader, Sender};
 
@@ -181,10 +181,13 @@ impl Worker {
                     task.abort();
                     let _ = task.await;
                     if let Some(l) = &link {
-                        cleanup(l, &balancer);
+                        balancer.channel_closed(l);
                     }
                     let _ = etx.send(WorkerEvent::ChannelClosed);
                 }
+            }
+            if let Some(l) = &link {
+                balancer.gone(l);
             }
             if let Some(s) = sender {
                 s.close();
@@ -214,8 +217,7 @@ impl Worker {
     /// Round robin: the dispatcher gives this worker no new connections from now on (idempotent).
     pub fn stop_routing(&self) {
         if let Some(l) = &self.link {
-            l.routable.store(false, Ordering::Release);
-            self.balancer.stop_routing(l);
+            self.balancer.drain(l);
         }
     }
 
@@ -264,13 +266,6 @@ fn spawn_error(program: &std::path::Path, e: io::Error) -> io::Error {
     )
 }
 
-fn cleanup(link: &Arc<Link>, balancer: &Balancer) {
-    if !link.is_dead() {
-        link.mark_dead();
-        balancer.leave_all(link);
-    }
-}
-
 async fn run_channel(
     mut reader: Reader,
     link: Option<Arc<Link>>,
@@ -279,6 +274,11 @@ async fn run_channel(
     events: Events,
 ) {
     while let Some(incoming) = reader.next().await {
+        if let Some(l) = &link {
+            if reader.peer_is_bun() {
+                l.set_bun();
+            }
+        }
         let (value, handle) = match incoming {
             Incoming::Message { value, handle } => (value, handle),
             Incoming::Invalid(e) => {
@@ -297,7 +297,7 @@ async fn run_channel(
         }
     }
     if let Some(l) = &link {
-        cleanup(l, &balancer);
+        balancer.channel_closed(l);
     }
     let _ = events.send(WorkerEvent::ChannelClosed);
 }
@@ -309,65 +309,42 @@ fn on_cluster(
     cwd: &std::path::Path,
     events: &Events,
 ) {
-    let act = m.get("act").and_then(Value::as_str);
-    match act {
-        None => {
-            if let (Some(ack), Some(accepted)) = (
-                m.get("ack").and_then(Value::as_u64),
-                m.get("accepted").and_then(Value::as_bool),
-            ) {
-                link.on_newconn_reply(ack, accepted);
-            }
+    match parse_from_worker(m) {
+        FromWorker::NewconnReply { ack, accepted } => {
+            balancer.newconn_answered(link, ack, accepted);
         }
-        Some("online") => {
+        FromWorker::Online => {
             let _ = events.send(WorkerEvent::Online);
         }
-        Some("queryServer") => {
-            let Some(q) = parse_query(m) else {
-                tracing::warn!("malformed queryServer from worker {}", link.id);
-                return;
-            };
-            match balancer.query(link, &q, cwd) {
-                Answer::Reply(v, disp) => {
-                    let _ = link.send(&v);
-                    if let Some(d) = disp {
-                        if link.routable.load(Ordering::Acquire) && !link.is_dead() {
-                            d.add(link.clone());
-                        }
-                    }
-                }
-                Answer::Handle(kind, v, fd) => {
-                    let _ = link.tx.send_handle(kind, &v, fd);
+        FromWorker::QueryServer(q) => match balancer.query(link, &q, cwd) {
+            Answer::Reply(v, join) => {
+                let _ = link.send(&v);
+                if let Some((d, state)) = join {
+                    d.add(link.clone(), state);
                 }
             }
+            Answer::Handle(kind, v, fd) => {
+                let _ = link.send_handle(kind, &v, fd);
+            }
+        },
+        FromWorker::BadQuery => {
+            tracing::warn!("malformed queryServer from worker {}", link.id);
         }
-        Some("listening") => {
-            let at = m.get("addressType").unwrap_or(&Value::Null);
-            let udp = matches!(at.as_str(), Some("udp4" | "udp6"));
-            let address = match m.get("address").and_then(Value::as_str) {
-                Some(a) => a.to_owned(),
-                None => "::".to_owned(),
-            };
-            let port = m
-                .get("port")
-                .and_then(Value::as_u64)
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(0);
+        FromWorker::Listening { address, port, udp } => {
             let _ = events.send(WorkerEvent::Listening { address, port, udp });
         }
-        Some("close") => {
-            if let Some(key) = m.get("key").and_then(Value::as_str) {
-                balancer.leave(link, key);
+        FromWorker::Close { key } => {
+            if let Some(key) = key {
+                balancer.leave(link, &key);
             }
             let _ = events.send(WorkerEvent::ServerClosed);
         }
-        Some("exitedAfterDisconnect") => {
-            link.routable.store(false, Ordering::Release);
-            balancer.stop_routing(link);
-            if let Some(seq) = m.get("seq").and_then(Value::as_u64) {
+        FromWorker::ExitedAfterDisconnect { seq } => {
+            balancer.drain(link);
+            if let Some(seq) = seq {
                 let _ = link.send(&ack_reply(seq, link.next_seq()));
             }
         }
-        Some(_) => {}
+        FromWorker::Other => {}
     }
 }

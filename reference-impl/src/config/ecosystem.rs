@@ -209,6 +209,7 @@ fn resolve(
     spec.min_uptime = raw.min_uptime;
     spec.restart_delay = raw.restart_delay;
     spec.exp_backoff_restart_delay = raw.exp_backoff_restart_delay;
+    spec.drain = raw.drain.unwrap_or(true);
     if let Some(p) = raw.lb_policy {
         spec.lb_policy = p;
     }

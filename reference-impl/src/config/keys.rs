@@ -47,6 +47,8 @@ pub struct RawApp {
     pub env_named: BTreeMap<String, BTreeMap<String, String>>,
     /// `rr` or `shared`.
     pub lb_policy: Option<crate::cluster::LbPolicy>,
+    /// refpm's drain preload on/off.
+    pub drain: Option<bool>,
     /// Node arguments.
     pub node_args: Vec<String>,
     /// Interpreter.
@@ -74,6 +76,7 @@ fn canonical(key: &str) -> Option<&'static str> {
         "exp_backoff_restart_delay" | "expBackoffRestartDelay" => "exp_backoff_restart_delay",
         "env" => "env",
         "lb_policy" | "lbPolicy" => "lb_policy",
+        "drain" => "drain",
         "node_args" | "nodeArgs" | "interpreter_args" | "interpreterArgs" => "node_args",
         "interpreter" | "exec_interpreter" | "execInterpreter" => "interpreter",
         _ => return None,
@@ -188,6 +191,7 @@ pub fn parse_app(
                 app.shutdown_with_message =
                     Some(boolean(val).ok_or_else(|| e("must be a boolean"))?)
             }
+            "drain" => app.drain = Some(boolean(val).ok_or_else(|| e("must be a boolean"))?),
             "autorestart" => {
                 app.autorestart = Some(boolean(val).ok_or_else(|| e("must be a boolean"))?)
             }

@@ -51,7 +51,7 @@ pub struct AppSpec {
     pub program_args: Vec<String>,
     /// True when the script is the program (binary or shebang script run directly).
     pub script_is_program: bool,
-    /// Is it a Node script (IPC channel available)?
+    /// Is it a JavaScript app run by Node or Bun (IPC channel available, cluster mode possible)?
     pub is_node: bool,
     /// Raw instance value: N, 0 = all CPUs, negative = CPUs − N.
     pub instances: i64,
@@ -81,6 +81,13 @@ pub struct AppSpec {
     pub env: BTreeMap<String, String>,
     /// Load-balancing policy: `rr` or `shared` (a string on the wire and in jlist).
     pub lb_policy: LbPolicy,
+    /// Inject the drain preload (refpm's own key, default on; see [`crate::drain`]).
+    #[serde(default = "yes")]
+    pub drain: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl AppSpec {
@@ -110,6 +117,7 @@ impl AppSpec {
             exp_backoff_restart_delay: None,
             env: BTreeMap::new(),
             lb_policy: LbPolicy::Rr,
+            drain: true,
         }
     }
 
@@ -202,7 +210,12 @@ fn is_node_name(i: &str) -> bool {
     Path::new(i)
         .file_name()
         .and_then(|f| f.to_str())
-        .is_some_and(|f| f.ends_with("node"))
+        .is_some_and(|f| f.ends_with("node") || is_bun_name(f))
+}
+
+/// True for a Bun binary (`bun`, `bun-1.4`, …): Bun speaks Node's IPC channel and `node:cluster`.
+pub fn is_bun_name(file_name: &str) -> bool {
+    file_name == "bun" || file_name.starts_with("bun-")
 }
 
 /// `rr` / `shared` (the only values PM2 accepts).
@@ -222,21 +235,7 @@ pub fn default_name(script: &Path) -> String {
         .unwrap_or_else(|| "app".into())
 }
 
-/// Finds an executable on a PATH string.
-pub fn which(bin: &str, path_env: Option<&str>) -> Option<PathBuf> {
-    if bin.contains('/') {
-        return Some(PathBuf::from(bin));
-    }
-    let path = path_env
-        .map(str::to_string)
-        .or_else(|| std::env::var("PATH").ok())?;
-    path.split(':').filter(|d| !d.is_empty()).find_map(|d| {
-        let p = Path::new(d).join(bin);
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(&p).ok()?;
-        (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(p)
-    })
-}
+pub use osfacts::which;
 
 /// Errors while loading configuration.
 #[derive(Debug, thiserror::Error)]

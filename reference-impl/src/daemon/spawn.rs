@@ -71,6 +71,7 @@ pub fn build_env(home: &std::path::Path, p: &Job) -> Vec<(String, String)> {
     if s.wait_ready {
         env.insert("wait_ready".into(), "true".into());
     }
+    crate::drain::apply(&mut env, home, s);
     env.into_iter().collect()
 }
 

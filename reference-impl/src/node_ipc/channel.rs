@@ -128,6 +128,11 @@ fn is_cmd(v: &Value, cmd: &str) -> bool {
 }
 
 impl Reader {
+    /// True once the peer marked a message the way Bun marks internal ones: the peer runs on Bun.
+    pub fn peer_is_bun(&self) -> bool {
+        self.dec.saw_mark()
+    }
+
     /// Next message; `None` at EOF or on a read error (the channel is then dead).
     pub async fn next(&mut self) -> Option<Incoming> {
         loop {

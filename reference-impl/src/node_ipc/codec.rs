@@ -44,7 +44,13 @@ pub struct LineDecoder {
     scanned: usize,
     /// Skipping the rest of an over-long line.
     discarding: bool,
+    /// A line carried Bun's internal-message mark (see [`INTERNAL_MARK`]).
+    marked: bool,
 }
+
+/// The byte Bun puts before every internal (cluster) message on a json channel; Node never sends it
+/// (a JSON text cannot start with it). Stripped on reading.
+pub const INTERNAL_MARK: u8 = 0x02;
 
 impl LineDecoder {
     /// Creates an empty decoder.
@@ -62,6 +68,11 @@ impl LineDecoder {
             self.start = 0;
         }
         self.buf.extend_from_slice(data);
+    }
+
+    /// True once a line carried Bun's internal-message mark: the peer is a Bun process.
+    pub fn saw_mark(&self) -> bool {
+        self.marked
     }
 
     /// True when no partial line is buffered.
@@ -95,6 +106,13 @@ impl LineDecoder {
             if discarding || line.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
+            let line = match line.split_first() {
+                Some((&INTERNAL_MARK, rest)) => {
+                    self.marked = true;
+                    rest
+                }
+                _ => line,
+            };
             return Some(
                 serde_json::from_slice(line).map_err(|source| DecodeError::InvalidJson { source }),
             );
@@ -175,6 +193,20 @@ mod tests {
         assert!(got[2].is_err());
         d.feed(b"\"ok\"\n");
         assert_eq!(all(&mut d), vec![Ok(json!("ok"))]);
+    }
+
+    #[test]
+    fn bun_internal_mark_is_stripped_and_remembered() {
+        let mut d = LineDecoder::new();
+        d.feed(b"\"plain\"\n");
+        assert_eq!(all(&mut d), vec![Ok(json!("plain"))]);
+        assert!(!d.saw_mark());
+        d.feed(b"\x02{\"cmd\":\"NODE_CLUSTER\",\"act\":\"online\",\"seq\":0}\n");
+        assert_eq!(
+            all(&mut d),
+            vec![Ok(json!({"cmd":"NODE_CLUSTER","act":"online","seq":0}))]
+        );
+        assert!(d.saw_mark());
     }
 
     #[test]

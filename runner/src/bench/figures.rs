@@ -72,6 +72,10 @@ pub const CPU_PER_10K: &str = "memory.cpu_s_per_10k";
 pub const RELOAD_FAILED: &str = "reload.failed_per_reload";
 /// Requests issued during each reload's window (the denominator of the failures).
 pub const RELOAD_REQUESTS: &str = "reload.requests_per_reload";
+/// Failed requests per reload under fixed keep-alive load (16 reused client connections), `-i 4`.
+pub const RELOAD_KA_FAILED: &str = "reload.keepalive_failed_per_reload";
+/// Requests issued during each keep-alive reload's window.
+pub const RELOAD_KA_REQUESTS: &str = "reload.keepalive_requests_per_reload";
 /// Wall time of one `reload` command with `-i 4`.
 pub const RELOAD_WALL: &str = "reload.wall_ms";
 /// The first command in a fresh home (it starts the daemon): `jlist`.
@@ -111,6 +115,8 @@ pub const FIGURES: &[FigureDef] = &[
     fig(CPU_PER_10K, "memory", "CPU-s", Better::Lower),
     fig(RELOAD_FAILED, "reload", "req", Better::Lower),
     fig(RELOAD_REQUESTS, "reload", "req", Better::Higher),
+    fig(RELOAD_KA_FAILED, "reload", "req", Better::Lower),
+    fig(RELOAD_KA_REQUESTS, "reload", "req", Better::Higher),
     fig(RELOAD_WALL, "reload", "ms", Better::Lower),
     fig(CLI_FIRST, "cli", "ms", Better::Lower),
     fig(CLI_JLIST, "cli", "ms", Better::Lower),
@@ -161,6 +167,12 @@ pub fn title(id: &str, p: &TitleParams) -> String {
         CPU_PER_10K => "supervisor CPU-seconds per 10k new connections".into(),
         RELOAD_FAILED => format!("failed requests per reload, -i 4, {} req/s new-connection", p.reload_rate),
         RELOAD_REQUESTS => "requests per reload window (from one reload's start to the next)".into(),
+        RELOAD_KA_FAILED => format!(
+            "failed requests per reload, -i 4, {} req/s keep-alive ({} reused client connections)",
+            p.reload_rate,
+            crate::bench::measure::reload::KEEPALIVE_CONNECTIONS
+        ),
+        RELOAD_KA_REQUESTS => "keep-alive: requests per reload window".into(),
         RELOAD_WALL => "reload wall time, -i 4".into(),
         CLI_FIRST => "CLI: first jlist in a fresh home (starts the daemon)".into(),
         CLI_JLIST => "CLI: jlist (one -i 2 app)".into(),

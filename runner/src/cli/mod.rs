@@ -1,5 +1,6 @@
 //! The command line: `conform run`, `conform list`, `conform diff`. `main.rs` only calls [`main`].
 
+mod app;
 mod list;
 mod run;
 pub(crate) mod runtimes;
@@ -20,6 +21,7 @@ Examples:
   conform run --baseline reports/baselines/pm2-7.0.4.json --target ./node_modules/.bin/pm2
   conform list --suite env
   conform diff reports/refpm/results.json reports/pm2-7.0.4/results.json
+  conform app server.js --url / --url /api/items --flow login.toml --env PORT=8080
   conform suites export my-suites               the built-in suites as a start for your own
 
 Exit codes: 0 every MUST passed (or the baseline matched), 1 a MUST failed or a verdict changed
@@ -43,6 +45,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Measure throughput, latency, reload safety and overhead of targets side by side.
     Bench(crate::bench::BenchArgs),
+    /// Check your own app for cluster mode: starts, serves on every instance, stateless, reload-safe, graceful.
+    App(app::AppArgs),
     /// List scenarios: id, level and the guide's sentence.
     List(list::ListArgs),
     /// The suites built into conform.
@@ -98,6 +102,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Bench(args) => crate::bench::run(args),
+        Command::App(args) => app::app(args),
         Command::List(args) => list::list(args),
         Command::Suites(SuitesCommand::Export { dir, force }) => export(&dir, force),
         Command::Diff { a, b } => diff(&a, &b),

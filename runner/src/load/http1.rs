@@ -16,17 +16,16 @@ const MAX_RESPONSE: usize = 64 * 1024;
 /// How long a finished connection is kept open waiting for the server's FIN, so the server closes first.
 const DRAIN: Duration = Duration::from_secs(2);
 
-/// The request bytes for `GET path` on `host:port`.
-pub(crate) fn request_bytes(host: &str, port: u16, path: &str) -> Vec<u8> {
+/// The request bytes for `GET path` on `host:port`; `close` adds `Connection: close`.
+pub(crate) fn request_bytes(host: &str, port: u16, path: &str, close: bool) -> Vec<u8> {
     let host = if host.contains(':') {
         format!("[{host}]")
     } else {
         host.to_string()
     };
-    format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\nAccept: */*\r\n\r\n"
-    )
-    .into_bytes()
+    let connection = if close { "Connection: close\r\n" } else { "" };
+    format!("GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{connection}Accept: */*\r\n\r\n")
+        .into_bytes()
 }
 
 /// Sends one request over a new connection and classifies the answer.
@@ -243,7 +242,7 @@ mod tests {
 
     #[test]
     fn ipv6_host_header_is_bracketed() {
-        let r = String::from_utf8(request_bytes("::1", 80, "/")).unwrap();
+        let r = String::from_utf8(request_bytes("::1", 80, "/", true)).unwrap();
         assert!(r.contains("Host: [::1]:80\r\n"), "{r}");
     }
 }

@@ -7,8 +7,8 @@
 //!
 //! Transports: plain http in new-connection mode is hand-written HTTP/1.1 over a fresh tokio
 //! `TcpStream` with `Connection: close` (cheap, and refused/reset/truncated come straight from the socket);
-//! https (both modes) and http keep-alive go through reqwest with rustls, whose pool is the keep-alive pool
-//! (new-connection: `pool_max_idle_per_host(0)`). tcp always opens a new connection (the fixture closes
+//! https in new-connection mode goes through reqwest with rustls (`pool_max_idle_per_host(0)`); http and
+//! https keep-alive use [`keepalive`]: N client connections, each reused request after request, no retry. tcp always opens a new connection (the fixture closes
 //! after each answer); udp uses a fresh socket per request, or a pool of reused sockets in keep-alive mode.
 //!
 //! Bounds: a run stops by itself after `duration` or `max_requests`, whichever comes first; at most
@@ -19,6 +19,7 @@
 //! its `as_str` name; `LoadSpec`, `RequestRecord` and `LoadResult` derive `PartialEq`.
 
 mod http1;
+mod keepalive;
 mod reply;
 mod requester;
 mod result;
@@ -26,6 +27,7 @@ mod run;
 mod sock;
 mod web;
 
+pub use keepalive::DEFAULT_CONNECTIONS;
 pub use result::LoadResult;
 pub use run::{LoadRun, MAX_IN_FLIGHT, probe};
 
@@ -77,6 +79,9 @@ pub struct LoadSpec {
     pub mode: ConnMode,
     /// A request unanswered after this long is a `Timeout` (a failure).
     pub timeout: Duration,
+    /// http/https keep-alive: the client's connections, each reused request after request (0 means
+    /// [`DEFAULT_CONNECTIONS`]); ignored otherwise.
+    pub connections: u32,
 }
 
 /// How one request ended; serialised as [`Outcome::as_str`] (`ok`, `5xx`, ...).
@@ -89,6 +94,13 @@ pub enum Outcome {
     Refused,
     /// The connection was reset or closed before any reply (ECONNRESET, EPIPE, early EOF).
     Reset,
+    /// Keep-alive: a request sent on a reused connection that the server closed or reset before any
+    /// byte of the response (the race `Connection: close` exists to avoid).
+    #[serde(rename = "reset-reused")]
+    ResetReused,
+    /// The connection was closed or reset after part of the response.
+    #[serde(rename = "reset-mid-response")]
+    ResetMidResponse,
     /// No complete reply within the timeout.
     Timeout,
     /// An HTTP status 500–599.
@@ -101,12 +113,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Short name used in figures: `ok`, `refused`, `reset`, `timeout`, `5xx`, `truncated`, `other`.
+    /// Short name used in figures: `ok`, `refused`, `reset`, `reset-reused`, `reset-mid-response`,
+    /// `timeout`, `5xx`, `truncated`, `other`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
             Outcome::Refused => "refused",
             Outcome::Reset => "reset",
+            Outcome::ResetReused => "reset-reused",
+            Outcome::ResetMidResponse => "reset-mid-response",
             Outcome::Timeout => "timeout",
             Outcome::Status5xx => "5xx",
             Outcome::Truncated => "truncated",

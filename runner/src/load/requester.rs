@@ -1,5 +1,6 @@
 //! One request of a given spec: resolves the address once, holds the clients and pools.
 
+use super::keepalive::{DEFAULT_CONNECTIONS, KeepAlivePool};
 use super::reply::Reply;
 use super::sock::UdpPool;
 use super::{ConnMode, LoadSpec, Outcome, Protocol, http1, sock, web};
@@ -13,7 +14,9 @@ pub(crate) struct Requester {
 enum Kind {
     /// Hand-written HTTP/1.1, a new connection per request.
     RawHttp { addr: SocketAddr, request: Vec<u8> },
-    /// reqwest (https, or http keep-alive).
+    /// http/https keep-alive: N persistent connections.
+    KeepAlive(KeepAlivePool),
+    /// reqwest (https, a new connection per request).
     Web {
         client: reqwest::Client,
         url: String,
@@ -34,9 +37,26 @@ impl Requester {
         let kind = match (spec.protocol, spec.mode) {
             (Protocol::Http, ConnMode::NewConnection) => Kind::RawHttp {
                 addr,
-                request: http1::request_bytes(bare, spec.port, &spec.path),
+                request: http1::request_bytes(bare, spec.port, &spec.path, true),
             },
-            (Protocol::Http | Protocol::Https, _) => {
+            (Protocol::Http | Protocol::Https, ConnMode::KeepAlive) => {
+                let connections = match spec.connections {
+                    0 => DEFAULT_CONNECTIONS,
+                    n => n,
+                };
+                let path = if spec.path.starts_with('/') {
+                    spec.path.clone()
+                } else {
+                    format!("/{}", spec.path)
+                };
+                Kind::KeepAlive(KeepAlivePool::new(
+                    addr,
+                    (spec.protocol == Protocol::Https).then_some(bare),
+                    http1::request_bytes(bare, spec.port, &path, false),
+                    connections,
+                )?)
+            }
+            (Protocol::Https, ConnMode::NewConnection) => {
                 let scheme = if spec.protocol == Protocol::Https {
                     "https"
                 } else {
@@ -71,6 +91,7 @@ impl Requester {
     pub(crate) async fn send(&self) -> Reply {
         match &self.kind {
             Kind::RawHttp { addr, request } => http1::get(*addr, request).await,
+            Kind::KeepAlive(pool) => pool.get().await,
             Kind::Web { client, url } => web::get(client, url).await,
             Kind::Tcp { addr } => sock::tcp_ping(*addr).await,
             Kind::Udp { addr } => sock::udp_ping(*addr).await,

@@ -85,6 +85,14 @@ impl LoadResult {
                 t.ok[i] += 1;
             } else {
                 t.failed[i] += 1;
+                let by = t
+                    .failed_by
+                    .entry(r.outcome.as_str().to_string())
+                    .or_default();
+                if by.len() <= i {
+                    by.resize(i + 1, 0);
+                }
+                by[i] += 1;
             }
         }
         t
@@ -155,13 +163,25 @@ mod tests {
         assert_eq!(t.bucket_ms, 100);
         assert_eq!(t.ok, vec![3, 0, 0, 1]);
         assert_eq!(t.failed, vec![0, 1, 0, 0]);
+        assert_eq!(t.failed_by["reset"], vec![0, 1]);
+        assert_eq!(t.failed_by.len(), 1);
         assert_eq!(LoadResult::default().throughput(0).bucket_ms, 1);
     }
 
     #[test]
     fn outcome_serialises_as_its_short_name() {
         use Outcome::*;
-        for o in [Ok, Refused, Reset, Timeout, Status5xx, Truncated, Other] {
+        for o in [
+            Ok,
+            Refused,
+            Reset,
+            ResetReused,
+            ResetMidResponse,
+            Timeout,
+            Status5xx,
+            Truncated,
+            Other,
+        ] {
             let json = serde_json::to_string(&o).unwrap();
             assert_eq!(json, format!("\"{}\"", o.as_str()));
             assert_eq!(serde_json::from_str::<Outcome>(&json).unwrap(), o);

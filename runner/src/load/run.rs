@@ -166,6 +166,7 @@ pub async fn probe(
         max_requests: 1,
         mode: ConnMode::NewConnection,
         timeout,
+        connections: 0,
     };
     tokio::time::timeout(timeout, async {
         let requester = Requester::new(&spec).await?;

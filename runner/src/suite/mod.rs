@@ -4,9 +4,10 @@
 
 mod checks;
 mod count;
-mod diag;
+pub(crate) mod diag;
 mod load;
 mod model;
+mod refs;
 mod steps;
 
 pub use checks::{Check, Source};
@@ -14,4 +15,5 @@ pub use count::CountExpr;
 pub use diag::SuiteError;
 pub use load::{load_dir, load_file, select};
 pub use model::{AppConfig, ExtraApp, Instances, Scenario, Suite};
+pub use refs::{Ref, RefError, RefKind};
 pub use steps::{ActOn, LoadMode, LoadProtocol, Step};

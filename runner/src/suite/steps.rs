@@ -185,6 +185,9 @@ pub enum Step {
         timeout_ms: u64,
         /// Upper bound on requests.
         max_requests: Option<u64>,
+        /// keep-alive: client connections, each reused request after request (default 8).
+        #[serde(default)]
+        connections: Option<u32>,
     },
     /// Waits until a background load has run its course.
     LoadFinish {

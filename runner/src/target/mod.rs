@@ -186,11 +186,7 @@ pub fn make_label(base: &str, version: &str) -> String {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
+    osfacts::which(name, None)
 }
 
 /// Runs `<target> --version` in a throwaway home (PM2 spawns a daemon even for that), then kills it.

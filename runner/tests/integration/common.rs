@@ -120,7 +120,7 @@ pub fn assert_no_leftovers(results: &serde_json::Value) {
 /// The lines of a suite file with one scenario; `extra` is appended inside the scenario table.
 pub fn one_scenario(suite: &str, id: &str, body: &str) -> String {
     format!(
-        "suite = \"{suite}\"\n\n[[scenario]]\nid = \"{suite}/{id}\"\nquote = \"an Integer. This spreads the app across a specific number of clusters.\"\nlevel = \"MUST\"\nfixture = \"http\"\n{body}"
+        "suite = \"{suite}\"\n\n[[scenario]]\nid = \"{suite}/{id}\"\nquote = \"an Integer. This spreads the app across a specific number of clusters.\"\nsource = \"guide\"\nlevel = \"MUST\"\nfixture = \"http\"\n{body}"
     )
 }
 

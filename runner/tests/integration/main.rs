@@ -1,3 +1,4 @@
+mod app;
 mod bad_input;
 mod bench;
 mod common;

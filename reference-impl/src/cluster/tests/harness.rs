@@ -11,6 +11,11 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::cluster::{Balancer, ClusterSpec, LbPolicy, Worker, WorkerEvent, WorkerSpec};
 
+/// The Node binary the tests run: `REFPM_TEST_NODE` (a path, to test another Node line) or `node`.
+pub fn node() -> String {
+    std::env::var("REFPM_TEST_NODE").unwrap_or_else(|_| "node".into())
+}
+
 /// Generous per-step deadline for a slow shared 2-core machine.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -68,7 +73,8 @@ impl Rig {
         p
     }
 
-    /// Spawns `node <script> <args>`; `policy = None` runs it as a plain fork child with a channel.
+    /// Spawns `node <script> <args>` ([`node`]); `policy = None` runs it as a plain fork child with a
+    /// channel.
     pub fn spawn(
         &mut self,
         script: &Path,
@@ -76,7 +82,7 @@ impl Rig {
         group: &str,
         policy: Option<LbPolicy>,
     ) -> (Arc<Worker>, UnboundedReceiver<WorkerEvent>) {
-        self.spawn_with("node", script, args, group, policy)
+        self.spawn_with(&node(), script, args, group, policy)
     }
 
     /// Like [`Rig::spawn`] with another interpreter (e.g. a python fake worker).

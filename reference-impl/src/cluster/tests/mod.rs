@@ -2,8 +2,10 @@
 
 mod backlog;
 mod bench;
+mod bun;
 mod handoff;
 mod harness;
 mod lifecycle;
 mod serving;
 mod udp;
+mod unread;

@@ -86,6 +86,9 @@ async fn stop_routing_sends_new_connections_to_the_other_worker() {
     wait_msg(&mut rx2, "ready 2", |v| v == "ready").await;
     w1.stop_routing();
     w1.stop_routing();
+    use crate::cluster::route::RouteState;
+    assert_eq!(rig.balancer.route_state(1), vec![RouteState::Draining]);
+    assert_eq!(rig.balancer.route_state(2), vec![RouteState::Routable]);
     for _ in 0..10 {
         assert_eq!(http_get(port, "/").await.unwrap(), w2.pid().to_string());
     }

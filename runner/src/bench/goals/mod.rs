@@ -5,7 +5,8 @@
 //! measured is `not-measured`, never met.
 
 use super::figures::{
-    CLI_JLIST, KEEPALIVE_MAX, NEWCONN_MAX, NEWCONN_WRK, RELOAD_FAILED, RELOAD_REQUESTS, RSS_IDLE,
+    CLI_JLIST, KEEPALIVE_MAX, NEWCONN_MAX, NEWCONN_WRK, RELOAD_FAILED, RELOAD_KA_FAILED,
+    RELOAD_KA_REQUESTS, RELOAD_REQUESTS, RSS_IDLE,
 };
 use super::table::{FigureTable, format_ratio, format_value};
 use serde::{Deserialize, Serialize};
@@ -169,6 +170,20 @@ pub fn specs(roles: &Roles) -> Vec<GoalSpec> {
                 &format!("reload-zero-failed-{p}"),
                 format!("0 failed requests during reloads ({p})"),
                 RELOAD_FAILED,
+                label.clone(),
+                None,
+                Rule::AllZero,
+                None,
+            )
+        });
+    }
+    for (p, label) in &roles.refpm_policies {
+        g.push(GoalSpec {
+            denominator: Some(RELOAD_KA_REQUESTS),
+            ..spec(
+                &format!("reload-keepalive-zero-failed-{p}"),
+                format!("0 failed keep-alive requests during reloads ({p})"),
+                RELOAD_KA_FAILED,
                 label.clone(),
                 None,
                 Rule::AllZero,

@@ -1,4 +1,5 @@
-//! Failed requests per reload: `-i 4` under a fixed new-connection load, K reloads one after another.
+//! Failed requests per reload: `-i 4` under a fixed load, K reloads one after another, once with a new
+//! connection per request and once with keep-alive clients (16 connections, each reused, no retry).
 //!
 //! The load runs through all reloads; reload `i` owns the failures of requests *intended* between
 //! its start and the next reload's start (the last one: until the load stops). Failures before the
@@ -6,13 +7,18 @@
 //! `reload_window` (the next reload waits), so fast and slow reloads are judged under similar loads.
 
 use super::Out;
-use crate::bench::figures::{RELOAD_FAILED, RELOAD_REQUESTS, RELOAD_WALL};
+use crate::bench::figures::{
+    RELOAD_FAILED, RELOAD_KA_FAILED, RELOAD_KA_REQUESTS, RELOAD_REQUESTS, RELOAD_WALL,
+};
 use crate::bench::knobs::Knobs;
 use crate::bench::live;
 use crate::load::{ConnMode, LoadResult, LoadRun, LoadSpec, Outcome, Protocol};
 use crate::target::Sandbox;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+/// Client connections of the keep-alive reload load.
+pub const KEEPALIVE_CONNECTIONS: u32 = 16;
 
 /// Requests and failures per reload window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,13 +52,28 @@ pub fn per_window(r: &LoadResult, starts: &[f64]) -> Windows {
 }
 
 /// Runs `reloads` reloads of the app `bench` (already online with `k.reload_instances` instances on
-/// `port`) under load, pushing failed requests and wall time per reload.
+/// `port`) under new-connection load, then as many under keep-alive load, pushing failed requests per
+/// reload of each, and wall time per reload.
 pub async fn measure(
     sb: &Sandbox,
     cmd: &Path,
     port: u16,
     reloads: usize,
     k: &Knobs,
+    out: &mut Out,
+) -> Result<(), String> {
+    measure_mode(sb, cmd, port, reloads, k, ConnMode::NewConnection, out).await?;
+    measure_mode(sb, cmd, port, reloads, k, ConnMode::KeepAlive, out).await
+}
+
+/// [`measure`] with one connection mode.
+async fn measure_mode(
+    sb: &Sandbox,
+    cmd: &Path,
+    port: u16,
+    reloads: usize,
+    k: &Knobs,
+    mode: ConnMode,
     out: &mut Out,
 ) -> Result<(), String> {
     let t0 = Instant::now();
@@ -64,8 +85,9 @@ pub async fn measure(
         rate: k.reload_rate,
         duration: Duration::from_secs(60 * reloads as u64 + 30),
         max_requests: u64::MAX,
-        mode: ConnMode::NewConnection,
+        mode,
         timeout: k.timeout,
+        connections: KEEPALIVE_CONNECTIONS,
     };
     let run = LoadRun::start(spec, t0);
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -105,15 +127,28 @@ pub async fn measure(
     let w = per_window(&r, &starts);
     let before = w.failed_before;
     // a reload that failed to run is not a sample of "failed requests per reload"
+    let (failed, requests) = match mode {
+        ConnMode::NewConnection => (RELOAD_FAILED, RELOAD_REQUESTS),
+        ConnMode::KeepAlive => (RELOAD_KA_FAILED, RELOAD_KA_REQUESTS),
+    };
     for (f, n) in w.failed.iter().zip(&w.requests).take(walls.len()) {
-        out.push(RELOAD_FAILED, *f as f64);
-        out.push(RELOAD_REQUESTS, *n as f64);
+        out.push(failed, *f as f64);
+        out.push(requests, *n as f64);
     }
-    for w in walls {
-        out.push(RELOAD_WALL, w);
+    // the wall-time figure stays the new-connection one (comparable across runs); keep-alive walls
+    // include the drain of the kept-alive connections and go to the note
+    let ka_walls = format!("{walls:.0?}");
+    if mode == ConnMode::NewConnection {
+        for w in walls {
+            out.push(RELOAD_WALL, w);
+        }
     }
     out.note(format!(
-        "{} requests at {} req/s over {} reloads: {} failed ({:?}){}",
+        "{}: {} requests at {} req/s over {} reloads: {} failed ({:?}){}",
+        match mode {
+            ConnMode::NewConnection => "new-connection",
+            ConnMode::KeepAlive => "keep-alive",
+        },
         r.records.len(),
         k.reload_rate,
         starts.len(),
@@ -121,6 +156,10 @@ pub async fn measure(
         r.outcomes(),
         if before > 0 {
             format!(", {before} of them before the first reload")
+        } else {
+            String::new()
+        } + &if mode == ConnMode::KeepAlive {
+            format!("; reload walls {ka_walls} ms")
         } else {
             String::new()
         }

@@ -25,6 +25,8 @@ fn spec(port: u16, mode: ConnMode, rate: u32, duration: Duration, timeout: Durat
         max_requests: u64::MAX,
         mode,
         timeout,
+        // keep-alive: as many persistent connections as wrk's -c64 cross-check uses
+        connections: 64,
     }
 }
 

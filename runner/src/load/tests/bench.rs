@@ -25,6 +25,7 @@ async fn ramp(port: u16, mode: ConnMode, rates: &[u32]) -> u32 {
             max_requests: u64::MAX,
             mode,
             timeout: Duration::from_secs(2),
+            connections: 0,
         };
         let r = LoadRun::start(spec, Instant::now()).finish().await;
         let lat = r.latency_ms();

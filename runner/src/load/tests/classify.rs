@@ -76,12 +76,13 @@ async fn tcp_and_udp_ok() {
 }
 
 #[tokio::test]
-async fn keep_alive_http_through_reqwest_classifies_too() {
+async fn keep_alive_http_classifies_too() {
     use crate::load::{ConnMode, LoadRun, LoadSpec};
     for (b, want) in [
         (Behaviour::Json, "ok"),
         (Behaviour::Unavailable, "5xx"),
         (Behaviour::Silent, "timeout"),
+        (Behaviour::Truncated, "reset-mid-response"),
     ] {
         let s = servers::http(b).await;
         let spec = LoadSpec {
@@ -94,6 +95,7 @@ async fn keep_alive_http_through_reqwest_classifies_too() {
             max_requests: 5,
             mode: ConnMode::KeepAlive,
             timeout: Duration::from_millis(500),
+            connections: 0,
         };
         let r = LoadRun::start(spec, std::time::Instant::now())
             .finish()
@@ -106,4 +108,34 @@ async fn keep_alive_http_through_reqwest_classifies_too() {
             r.outcomes()
         );
     }
+}
+
+#[tokio::test]
+async fn keep_alive_reset_on_a_reused_connection_is_its_own_class() {
+    use crate::load::{ConnMode, LoadRun, LoadSpec};
+    // one connection: requests 1, 3, 5 open it and are answered; 2 and 4 go out on it reused and
+    // the server closes without a byte. No retry hides them.
+    let s = servers::http(Behaviour::DropSecond).await;
+    let spec = LoadSpec {
+        protocol: Protocol::Http,
+        host: "127.0.0.1".into(),
+        port: s.addr.port(),
+        path: "/".into(),
+        rate: 20,
+        duration: Duration::from_secs(1),
+        max_requests: 5,
+        mode: ConnMode::KeepAlive,
+        timeout: Duration::from_secs(5),
+        connections: 1,
+    };
+    let r = LoadRun::start(spec, std::time::Instant::now())
+        .finish()
+        .await;
+    let o = r.outcomes();
+    assert_eq!(
+        (o.get("ok"), o.get("reset-reused"), r.records.len()),
+        (Some(&3), Some(&2), 5),
+        "{o:?}"
+    );
+    assert_eq!(s.accepted(), 3);
 }

@@ -83,6 +83,7 @@ async fn node_http_fixture_serves_every_request_from_its_pid() {
             max_requests: 10_000,
             mode,
             timeout: Duration::from_secs(5),
+            connections: 0,
         };
         let r = LoadRun::start(spec, Instant::now()).finish().await;
         assert_eq!(r.records.len(), 500, "{mode:?}");
@@ -143,6 +144,7 @@ async fn node_https_fixture_with_a_self_signed_certificate() {
             max_requests: 10_000,
             mode,
             timeout: Duration::from_secs(10),
+            connections: 0,
         };
         let r = LoadRun::start(spec, Instant::now()).finish().await;
         assert_eq!(r.records.len(), 100, "{mode:?}");

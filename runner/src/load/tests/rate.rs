@@ -15,6 +15,7 @@ fn spec(protocol: Protocol, port: u16, rate: u32, duration_ms: u64, max: u64) ->
         max_requests: max,
         mode: ConnMode::NewConnection,
         timeout: Duration::from_secs(5),
+        connections: 0,
     }
 }
 

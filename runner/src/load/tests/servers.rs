@@ -24,6 +24,9 @@ pub enum Behaviour {
     Reset,
     /// Closes right after reading the request, without a byte.
     Eof,
+    /// Keep-alive: answers the first request of a connection (no `Connection: close`), then reads the
+    /// second and closes without a byte, as a server racing to close an idle connection does.
+    DropSecond,
 }
 
 /// A server running until dropped; held connections (for `Silent`) die with it.
@@ -85,6 +88,15 @@ const BODY: &str = r#"{"pid":4242,"instance":"0"}"#;
 
 async fn answer(mut s: TcpStream, behaviour: Behaviour, held: Arc<Mutex<Vec<TcpStream>>>) {
     read_head(&mut s).await;
+    if let Behaviour::DropSecond = behaviour {
+        let first = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{BODY}",
+            BODY.len()
+        );
+        let _ = s.write_all(first.as_bytes()).await;
+        read_head(&mut s).await;
+        return;
+    }
     let reply = match behaviour {
         Behaviour::Json => format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{BODY}",
@@ -110,7 +122,7 @@ async fn answer(mut s: TcpStream, behaviour: Behaviour, held: Arc<Mutex<Vec<TcpS
             let _ = s.set_linger(Some(std::time::Duration::ZERO));
             return;
         }
-        Behaviour::Eof => return,
+        Behaviour::Eof | Behaviour::DropSecond => return,
     };
     let _ = s.write_all(reply.as_bytes()).await;
     let _ = s.shutdown().await;

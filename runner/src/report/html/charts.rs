@@ -281,10 +281,21 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
             let t0 = (i as u64 * t.bucket_ms) as f64;
             let bx = x(t0);
             let bw = (x(t0 + t.bucket_ms as f64) - bx - 0.3).max(0.5);
+            // failures by class (reset-reused, timeout, ...) when the run recorded them
+            let by: Vec<String> = t
+                .failed_by
+                .iter()
+                .filter_map(|(k, v)| v.get(i).filter(|n| **n > 0).map(|n| format!("{k} {n}")))
+                .collect();
             let tip = format!(
-                "{}–{} ms: {ok} ok, {failed} failed",
+                "{}–{} ms: {ok} ok, {failed} failed{}",
                 t0,
-                t0 + t.bucket_ms as f64
+                t0 + t.bucket_ms as f64,
+                if by.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", by.join(", "))
+                }
             );
             s.rect(
                 bx,

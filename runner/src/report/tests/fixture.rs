@@ -17,6 +17,7 @@ fn result(id: &str, level: Level, verdict: Verdict, reason: &str) -> ScenarioRes
         id: id.into(),
         suite: id.split('/').next().unwrap_or("").into(),
         quote: "Reload is <zero-downtime> & \"safe\".".into(),
+        source: crate::model::PromiseSource::Guide,
         level,
         verdict,
         reason: reason.into(),
@@ -82,6 +83,7 @@ pub fn report(label: &str) -> RunReport {
         bucket_ms: 100,
         ok: vec![200, 200, 198, 200, 199],
         failed: vec![0, 0, 2, 0, 1],
+        failed_by: BTreeMap::new(),
     });
     reload.figures.workers = vec![
         span(201, "0", 0.0, Some(30.0), Some(260.0)),
@@ -181,6 +183,12 @@ pub fn report_with_workers(n: u32) -> RunReport {
         bucket_ms: 100,
         ok: (0..40).map(|i| 100 + i % 7).collect(),
         failed: (0..40).map(|i| u64::from(i == 23) * 2).collect(),
+        failed_by: [(
+            "reset-reused".to_string(),
+            (0..40).map(|i| u64::from(i == 23) * 2).collect(),
+        )]
+        .into_iter()
+        .collect(),
     });
     let per = 2400.0 / f64::from(n);
     reload.figures.workers = (0..n)

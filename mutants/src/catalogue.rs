@@ -1,0 +1,413 @@
+//! The mutants: each breaks exactly one promise of the guide (or of the kit's policy) and names the
+//! scenarios, and the check in each, that must catch it.
+
+use serde::Serialize;
+
+/// Which broken behaviour a wrapper applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mutant {
+    /// `restart` does nothing.
+    RestartNoop,
+    /// `restart <app>` restarts only the lowest pm_id.
+    RestartOne,
+    /// `reload` does nothing and exits 0.
+    ReloadNoop,
+    /// `reload` does nothing, and `jlist` shows new pids after it.
+    ReloadNoopFakePids,
+    /// `reload` is `restart --parallel 64`: every worker stopped at once.
+    ReloadAllAtOnce,
+    /// `reload --parallel 2`: two workers replaced at a time.
+    ReloadTwoAtATime,
+    /// `reload` is a sequential `restart`: each old worker stopped before its replacement exists.
+    ReloadStopsOldFirst,
+    /// `reload` starts fresh workers, then deletes the old ones: instance values not kept.
+    ReloadRenumbers,
+    /// A failed `reload` exits 0.
+    ReloadHidesFailure,
+    /// `reload … --only X` acts on every app.
+    OnlyIgnored,
+    /// `wait_ready` dropped.
+    WaitReadyIgnored,
+    /// `listen_timeout` treated as 1 ms.
+    ListenTimeoutZero,
+    /// `kill_timeout` dropped (the default 1600 ms applies).
+    KillTimeoutIgnored,
+    /// `kill_timeout` forced to 1 ms: no drain.
+    NoDrain,
+    /// `shutdown_with_message` dropped.
+    ShutdownMessageIgnored,
+    /// SIGINT, then SIGTERM 50 ms later, on stop.
+    SigtermAfterSigint,
+    /// SIGKILL only, on stop.
+    SigkillOnlyStop,
+    /// `instance_var` dropped from the ecosystem file.
+    InstanceVarIgnored,
+    /// `scale` one process too many.
+    ScaleOffByOne,
+    /// `scale` down deletes instance 0 first.
+    ScaleDownDropsInstanceZero,
+    /// `-i -N` runs one fork-mode process.
+    NegativeAsFork,
+    /// `max` (and `0`) means one process more than the CPUs.
+    MaxPlusOne,
+    /// `jlist` says `online` for stopped and errored processes.
+    JlistStatusLies,
+    /// `jlist` shows instance values one higher than the processes have.
+    JlistInstanceLies,
+    /// `jlist` says no process was ever restarted.
+    JlistRestartsLie,
+    /// `--no-autorestart` added to every start.
+    NoAutorestart,
+    /// A crash loop runs 40 restarts before `errored`.
+    CrashLoopTooLong,
+    /// Apps started through an interpreter shim that survives the daemon's death.
+    DaemonKillOrphans,
+    /// Once every worker listens, all but instance 0 are frozen (SIGSTOP).
+    StarveWorkers,
+    /// `logs` prints nothing.
+    LogsEmpty,
+}
+
+/// How a mutant does its damage (the README's "mechanism" column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mechanism {
+    /// Rewrites the arguments (or the ecosystem file) it forwards to refpm.
+    Args,
+    /// Rewrites what refpm's `jlist` printed.
+    Jlist,
+    /// Signals the worker pids it reads from `jlist` around the forwarded command.
+    Signals,
+    /// Starts the app with different options (an interpreter shim), refpm unchanged.
+    AppOptions,
+}
+
+/// A scenario that must catch a mutant, and the checks that must fail in it (each names the broken
+/// promise; other checks may fail too and are shown in the matrix).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Catch {
+    /// Scenario id.
+    pub scenario: &'static str,
+    /// Check names (or, for a step that aborts the scenario, the step's name) that must fail.
+    pub checks: &'static [&'static str],
+}
+
+/// One mutant's entry.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Spec {
+    /// The behaviour.
+    pub mutant: Mutant,
+    /// Stable kebab-case name (the wrapper's file name).
+    pub name: &'static str,
+    /// The promise it breaks, in one line.
+    pub breaks: &'static str,
+    /// How it breaks it.
+    pub mechanism: Mechanism,
+    /// Where it must be caught.
+    pub catches: &'static [Catch],
+}
+
+const fn c(scenario: &'static str, checks: &'static [&'static str]) -> Catch {
+    Catch { scenario, checks }
+}
+
+use Mechanism::{AppOptions, Args, Jlist, Signals};
+use Mutant::*;
+
+/// Every mutant, in the README's order.
+pub const CATALOGUE: &[Spec] = &[
+    Spec {
+        mutant: RestartNoop,
+        name: "restart-noop",
+        breaks: "restart replaces the processes (it does nothing and exits 0)",
+        mechanism: Args,
+        catches: &[c("env/kept/restart", &["all-pids-replaced"])],
+    },
+    Spec {
+        mutant: RestartOne,
+        name: "restart-one",
+        breaks: "restart replaces every process (only the lowest pm_id is restarted)",
+        mechanism: Args,
+        catches: &[c("env/kept/restart", &["all-pids-replaced"])],
+    },
+    Spec {
+        mutant: ReloadNoop,
+        name: "reload-noop",
+        breaks: "reload replaces the workers (it does nothing and exits 0)",
+        mechanism: Args,
+        catches: &[c("reload/ecosystem/only-app", &["all-pids-replaced"])],
+    },
+    Spec {
+        mutant: ReloadNoopFakePids,
+        name: "reload-noop-fake-pids",
+        breaks: "reload replaces the workers (it does nothing; jlist shows new pids anyway)",
+        mechanism: Jlist,
+        catches: &[c("reload/ecosystem/only-app", &["all-pids-replaced"])],
+    },
+    Spec {
+        mutant: ReloadAllAtOnce,
+        name: "reload-all-at-once",
+        breaks: "reload keeps at least one process running (every worker is stopped at once)",
+        mechanism: Args,
+        catches: &[c("reload/under-load/http-2", &["at-least-one-listening"])],
+    },
+    Spec {
+        mutant: ReloadTwoAtATime,
+        name: "reload-two-at-a-time",
+        breaks: "reload replaces the processes one by one (two at a time)",
+        mechanism: Args,
+        catches: &[c("reload/one-by-one/wait-ready-4", &["one-at-a-time"])],
+    },
+    Spec {
+        mutant: ReloadStopsOldFirst,
+        name: "reload-stops-old-first",
+        breaks: "an old worker is stopped only once its replacement is ready (stopped first)",
+        mechanism: Args,
+        catches: &[c(
+            "reload/wait-ready/ready-first",
+            &["replaced-after-ready"],
+        )],
+    },
+    Spec {
+        mutant: ReloadRenumbers,
+        name: "reload-renumbers",
+        breaks: "NODE_APP_INSTANCE is kept across a reload (fresh workers get new values)",
+        mechanism: Args,
+        catches: &[c("env/kept/reload", &["instance-values-kept"])],
+    },
+    Spec {
+        mutant: ReloadHidesFailure,
+        name: "reload-hides-failure",
+        breaks: "a reload that could not replace the workers reports failure (it exits 0)",
+        mechanism: Args,
+        catches: &[c("reload/broken-build/crash-at-boot", &["exit-code"])],
+    },
+    Spec {
+        mutant: OnlyIgnored,
+        name: "only-ignored",
+        breaks: "reload ecosystem --only app leaves the other apps alone (--only dropped)",
+        mechanism: Args,
+        catches: &[c("reload/ecosystem/only-app", &["pids-unchanged"])],
+    },
+    Spec {
+        mutant: WaitReadyIgnored,
+        name: "wait-ready-ignored",
+        breaks: "wait_ready: a process is online, and replaces an old one, only after it sent ready",
+        mechanism: Args,
+        catches: &[c(
+            "graceful/start/online-after-ready",
+            &["online-after-ready"],
+        )],
+    },
+    Spec {
+        mutant: ListenTimeoutZero,
+        name: "listen-timeout-zero",
+        breaks: "a reload waits listen_timeout for a replacement that never sends ready (1 ms)",
+        mechanism: Args,
+        catches: &[c("reload/wait-ready/never-ready", &["step-duration"])],
+    },
+    Spec {
+        mutant: KillTimeoutIgnored,
+        name: "kill-timeout-ignored",
+        breaks: "SIGKILL comes no earlier than kill_timeout (the default 1600 ms is used)",
+        mechanism: Args,
+        catches: &[c("graceful/stop/sigkill-after-kill-timeout", &["signals"])],
+    },
+    Spec {
+        mutant: NoDrain,
+        name: "no-drain",
+        breaks: "a stopped worker may finish its in-flight requests (SIGKILL 1 ms after SIGINT)",
+        mechanism: Args,
+        catches: &[
+            c(
+                "graceful/stop/in-flight-completes",
+                &["in-flight-completed"],
+            ),
+            c("reload/under-load/graceful-2", &["failed-requests"]),
+        ],
+    },
+    Spec {
+        mutant: ShutdownMessageIgnored,
+        name: "shutdown-message-ignored",
+        breaks: "shutdown_with_message: stop sends the 'shutdown' message, not SIGINT",
+        mechanism: Args,
+        catches: &[c("graceful/stop/shutdown-with-message", &["signals"])],
+    },
+    Spec {
+        mutant: SigtermAfterSigint,
+        name: "sigterm-after-sigint",
+        breaks: "after SIGINT nothing but SIGKILL at kill_timeout (SIGTERM follows 50 ms later)",
+        mechanism: Signals,
+        catches: &[c("graceful/stop/sigkill-after-kill-timeout", &["signals"])],
+    },
+    Spec {
+        mutant: SigkillOnlyStop,
+        name: "sigkill-only-stop",
+        breaks: "stop sends SIGINT first (the workers get SIGKILL only)",
+        mechanism: Signals,
+        catches: &[c("graceful/stop/in-flight-completes", &["signals"])],
+    },
+    Spec {
+        mutant: InstanceVarIgnored,
+        name: "instance-var-ignored",
+        breaks: "instance_var renames NODE_APP_INSTANCE (the key is dropped)",
+        mechanism: Args,
+        catches: &[c("env/instance-var/renamed", &["var-absent"])],
+    },
+    Spec {
+        mutant: ScaleOffByOne,
+        name: "scale-off-by-one",
+        breaks: "scale N runs N processes (N + 1)",
+        mechanism: Args,
+        catches: &[c("instances/scale/down", &["instance-count"])],
+    },
+    Spec {
+        mutant: ScaleDownDropsInstanceZero,
+        name: "scale-down-drops-instance-zero",
+        breaks: "an instance 0 exists at every moment (scale down deletes it first)",
+        mechanism: Args,
+        catches: &[c(
+            "env/instance-zero/scale-down",
+            &["exactly-one-instance-zero"],
+        )],
+    },
+    Spec {
+        mutant: NegativeAsFork,
+        name: "negative-as-fork",
+        breaks: "-i -N runs CPUs − N cluster workers (one fork process)",
+        mechanism: Args,
+        catches: &[c("instances/cli/minus-2", &["exec-mode"])],
+    },
+    Spec {
+        mutant: MaxPlusOne,
+        name: "max-plus-one",
+        breaks: "max runs one process per CPU (one more)",
+        mechanism: Args,
+        catches: &[c("instances/cli/max", &["instance-count"])],
+    },
+    Spec {
+        mutant: JlistStatusLies,
+        name: "jlist-status-lies",
+        breaks: "jlist tells the truth about status (stopped and errored shown online)",
+        mechanism: Jlist,
+        catches: &[c("faults/ignore-sigint/cluster-2", &["status"])],
+    },
+    Spec {
+        mutant: JlistInstanceLies,
+        name: "jlist-instance-lies",
+        breaks: "jlist tells the truth about instance values (each shown one higher)",
+        mechanism: Jlist,
+        catches: &[c("env/node-app-instance/unique", &["instance-values"])],
+    },
+    Spec {
+        mutant: JlistRestartsLie,
+        name: "jlist-restarts-lie",
+        breaks: "jlist counts restarts (always 0)",
+        mechanism: Jlist,
+        catches: &[c("faults/crash-under-load/http-4", &["restarts"])],
+    },
+    Spec {
+        mutant: NoAutorestart,
+        name: "no-autorestart",
+        breaks: "a worker that crashes is restarted (--no-autorestart added)",
+        mechanism: Args,
+        catches: &[c("faults/crash-under-load/http-4", &["wait-listening"])],
+    },
+    Spec {
+        mutant: CrashLoopTooLong,
+        name: "crash-loop-too-long",
+        breaks: "a crash loop ends errored after a bounded number of starts (40 restarts)",
+        mechanism: Args,
+        catches: &[c("faults/crash-loop/errored", &["start-rate"])],
+    },
+    Spec {
+        mutant: DaemonKillOrphans,
+        name: "daemon-kill-orphans",
+        breaks: "no app process outlives the daemon (an interpreter shim clears PDEATHSIG)",
+        mechanism: AppOptions,
+        catches: &[c("faults/daemon-sigkill/fork", &["no-orphans"])],
+    },
+    Spec {
+        mutant: StarveWorkers,
+        name: "starve-workers",
+        breaks: "the load balancer reaches every instance (all but instance 0 frozen once listening)",
+        mechanism: Signals,
+        catches: &[
+            c(
+                "distribution/tcp/every-instance",
+                &["every-instance-serves"],
+            ),
+            c("distribution/http/fairness", &["fairness"]),
+        ],
+    },
+    Spec {
+        mutant: LogsEmpty,
+        name: "logs-empty",
+        breaks: "logs shows the app's output (prints nothing)",
+        mechanism: Args,
+        catches: &[c("faults/port-taken/cluster-2", &["logs-contain"])],
+    },
+];
+
+/// The entry named `name`.
+pub fn find(name: &str) -> Option<&'static Spec> {
+    CATALOGUE.iter().find(|s| s.name == name)
+}
+
+/// Check kinds no mutant can be the failing check for, with the reason (the README's list; the
+/// matrix test fails when a check kind is neither caught nor listed here).
+pub const UNCATCHABLE: &[(&str, &str)] = &[
+    (
+        "per-instance-state",
+        "used only by an INFO scenario: its failure never changes a verdict, so no MUST or SHOULD scenario can catch a mutant with it",
+    ),
+    (
+        "request-completed",
+        "no suite uses it: no scenario can fail on it",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn names_are_unique_and_kebab_case() {
+        let names: BTreeSet<&str> = CATALOGUE.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), CATALOGUE.len());
+        for n in names {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{n}");
+            assert_eq!(find(n).map(|s| s.name), Some(n));
+        }
+    }
+
+    #[test]
+    fn at_least_twenty_and_every_one_is_caught_somewhere() {
+        assert!(CATALOGUE.len() >= 20);
+        for s in CATALOGUE {
+            assert!(!s.catches.is_empty(), "{}", s.name);
+            assert!(s.catches.iter().all(|c| !c.checks.is_empty()), "{}", s.name);
+        }
+    }
+
+    #[test]
+    fn every_suite_is_covered() {
+        let suites: BTreeSet<&str> = CATALOGUE
+            .iter()
+            .flat_map(|s| s.catches.iter())
+            .filter_map(|c| c.scenario.split('/').next())
+            .collect();
+        for s in [
+            "instances",
+            "distribution",
+            "reload",
+            "graceful",
+            "env",
+            "faults",
+        ] {
+            assert!(suites.contains(s), "no mutant for suite {s}");
+        }
+    }
+}

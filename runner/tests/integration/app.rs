@@ -1,0 +1,241 @@
+//! `conform app` on the test apps in `fixtures/apps/` (plain http, express, fastify as an ES module,
+//! koa), each in its good form and its broken forms: the good form passes every MUST finding, each
+//! broken form fails exactly the finding it deserves. Against refpm, and against pm2 7.0.4 for a good
+//! and a broken app. Every run must leave no process behind.
+
+use crate::common::{alive, conform_bin, target, workspace};
+use assert_cmd::Command;
+use rstest::rstest;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// Runs `conform app` on `script` with `flaw` (empty: the good form) against `tgt`; returns the exit
+/// code and results.json.
+fn check(script: &str, flaw: &str, tgt: &Path) -> (i32, serde_json::Value) {
+    // one app check at a time: each is a small load test, and the shared 2-core machine is the limit
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let ws = workspace();
+    let tmp = tempfile::Builder::new()
+        .prefix("cf-app.")
+        .tempdir()
+        .expect("tempdir");
+    let port = conform::target::ports::free_port().expect("port");
+    let out = Command::new(conform_bin())
+        .current_dir(tmp.path())
+        .arg("app")
+        .arg(ws.join("fixtures/apps").join(script))
+        .args(["--env", &format!("PORT={port}")])
+        .args(["--env", &format!("APP_FLAW={flaw}")])
+        .args([
+            "--env",
+            &format!("SESSION_DIR={}", tmp.path().join("sessions").display()),
+        ])
+        .arg("--flow")
+        .arg(ws.join("fixtures/apps/login.toml"))
+        .args(["--slow-url", "/slow", "--report-dir"])
+        .arg(tmp.path().join("report"))
+        .arg("--target")
+        .arg(tgt)
+        .timeout(std::time::Duration::from_secs(240))
+        .output()
+        .expect("run conform app");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code().unwrap_or(-1);
+    let path = tmp.path().join("report/results.json");
+    let json: serde_json::Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| {
+            panic!("{script} {flaw}: no results.json (exit {code})\n{stdout}\n{stderr}")
+        });
+    // nothing left running: every process the recorder saw is gone
+    for f in json["findings"].as_array().expect("findings") {
+        for w in f["figures"]["workers"].as_array().into_iter().flatten() {
+            let pid = w["pid"].as_u64().expect("pid") as u32;
+            assert!(
+                !alive(pid),
+                "{script} {flaw}: app process {pid} still running"
+            );
+        }
+    }
+    assert!(stdout.contains("advice") || code == 0, "{stdout}");
+    (code, json)
+}
+
+/// Ids of the findings with `verdict`.
+fn with_verdict(json: &serde_json::Value, verdict: &str) -> BTreeSet<String> {
+    json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["verdict"] == verdict)
+        .map(|f| f["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+const MUST: [&str; 5] = [
+    "cluster-start",
+    "distribution",
+    "stateless",
+    "reload",
+    "graceful-shutdown",
+];
+
+#[rstest]
+#[case::http_good("http.js", "", &[])]
+#[case::http_sessions("http.js", "sessions", &["stateless"])]
+#[case::http_exit_now("http.js", "exit-now", &["graceful-shutdown"])]
+#[case::http_no_handler("http.js", "no-handler", &["graceful-shutdown"])]
+#[case::http_linger("http.js", "linger", &["graceful-shutdown"])]
+#[case::http_port_per_instance("http.js", "port-per-instance", &["cluster-start"])]
+#[case::express_good("express.js", "", &[])]
+#[case::express_sessions("express.js", "sessions", &["stateless"])]
+#[case::express_exit_now("express.js", "exit-now", &["graceful-shutdown"])]
+#[case::express_linger("express.js", "linger", &["graceful-shutdown"])]
+#[case::express_port_per_instance("express.js", "port-per-instance", &["cluster-start"])]
+#[case::fastify_good("fastify.mjs", "", &[])]
+#[case::fastify_sessions("fastify.mjs", "sessions", &["stateless"])]
+#[case::fastify_no_handler("fastify.mjs", "no-handler", &["graceful-shutdown"])]
+#[case::fastify_linger("fastify.mjs", "linger", &["graceful-shutdown"])]
+#[case::koa_good("koa.js", "", &[])]
+#[case::koa_sessions("koa.js", "sessions", &["stateless"])]
+#[case::koa_exit_now("koa.js", "exit-now", &["graceful-shutdown"])]
+#[case::koa_linger("koa.js", "linger", &["graceful-shutdown"])]
+fn app_on_refpm(#[case] script: &str, #[case] flaw: &str, #[case] fails: &[&str]) {
+    let (code, json) = check(script, flaw, &target());
+    let failed = with_verdict(&json, "fail");
+    assert_eq!(
+        failed,
+        set(fails),
+        "{script} {flaw}: {:#}",
+        json["findings"]
+    );
+    assert_eq!(
+        code,
+        if fails.is_empty() { 0 } else { 1 },
+        "{script} {flaw}"
+    );
+    // every other MUST finding passed, or was skipped because cluster-start failed
+    let passed = with_verdict(&json, "pass");
+    let skipped = with_verdict(&json, "skipped");
+    for id in MUST.iter().filter(|id| !fails.contains(id)) {
+        let ok =
+            passed.contains(*id) || (fails.contains(&"cluster-start") && skipped.contains(*id));
+        assert!(
+            ok,
+            "{script} {flaw}: {id} neither passed nor skipped: {:#}",
+            json["findings"]
+        );
+    }
+    // the INFO findings are always there
+    assert_eq!(
+        with_verdict(&json, "info"),
+        set(&["instance-var", "wait-ready"])
+    );
+    if flaw == "port-per-instance" {
+        let iv = &json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "instance-var")
+            .unwrap();
+        // PORT + 1 may be taken on a busy machine: restarts read it again
+        assert!(
+            iv["figures"]["values"]["processes_reading"].as_f64() >= Some(2.0),
+            "{iv:#}"
+        );
+    }
+}
+
+#[rstest]
+#[case::express_good("express.js", "", &[])]
+#[case::express_linger("express.js", "linger", &["graceful-shutdown"])]
+fn app_on_pm2(#[case] script: &str, #[case] flaw: &str, #[case] fails: &[&str]) {
+    let pm2 = workspace().join("node_modules/.bin/pm2");
+    assert!(pm2.exists(), "run `npm ci` first");
+    let (code, json) = check(script, flaw, &pm2);
+    assert_eq!(
+        with_verdict(&json, "fail"),
+        set(fails),
+        "{script} {flaw}: {:#}",
+        json["findings"]
+    );
+    assert_eq!(code, if fails.is_empty() { 0 } else { 1 });
+    // a request pm2 lost before it reached the app is the manager's, never the app's
+    let reload = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "reload")
+        .unwrap();
+    assert_eq!(reload["verdict"], "pass", "{reload:#}");
+    assert_eq!(reload["figures"]["values"]["failed_app"], 0.0, "{reload:#}");
+}
+
+#[test]
+fn a_bad_flow_file_is_exit_2_naming_file_line_and_key() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let flow = tmp.path().join("bad.toml");
+    std::fs::write(&flow, "[[step]]\npath = \"/\"\nexpect_status = 9000\n").expect("write");
+    let out = Command::new(conform_bin())
+        .arg("app")
+        .arg(workspace().join("fixtures/apps/http.js"))
+        .arg("--flow")
+        .arg(&flow)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:3:") && err.contains("expect_status"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_app_that_does_not_start_is_exit_2_with_its_log_tail() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let app = tmp.path().join("boom.js");
+    std::fs::write(
+        &app,
+        "console.error('boom: missing DATABASE_URL'); process.exit(3);\n",
+    )
+    .expect("write");
+    let out = Command::new(conform_bin())
+        .current_dir(tmp.path())
+        .arg("app")
+        .arg(&app)
+        .args(["--listen-timeout", "4", "--target"])
+        .arg(target())
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("did not start") && err.contains("boom: missing DATABASE_URL"),
+        "{err}"
+    );
+}
+
+#[rstest]
+#[case(&["app", "/nonexistent/app.js"], "no such file")]
+#[case(&["app", "fixtures/apps/http.js", "--url", "nope"], "--url `nope`")]
+#[case(&["app", "fixtures/apps/http.js", "--env", "NOEQUALS"], "--env `NOEQUALS`")]
+#[case(&["app", "fixtures/apps/http.js", "--instances", "0"], "--instances")]
+fn bad_arguments_are_exit_2(#[case] args: &[&str], #[case] says: &str) {
+    let out = Command::new(conform_bin())
+        .current_dir(workspace())
+        .args(args)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(says), "{args:?}: {err}");
+}
