@@ -245,7 +245,7 @@ fn unchanged(
     if !cross_ok {
         notes.push(format!(
             "jlist's pids are not the processes running {}",
-            show::list(&pids(old.iter().copied()))
+            show::list(pids(old.iter().copied()))
         ));
     }
     Evaluated::new(res(
