@@ -46,7 +46,9 @@ pub enum AppError {
         logs: String,
     },
     /// The app did not listen in time.
-    #[error("the app did not start: {listening} of {instances} instances listened within {secs} s\n{logs}")]
+    #[error(
+        "the app did not start: {listening} of {instances} instances listened within {secs} s\n{logs}"
+    )]
     NotStarted {
         /// Instances listening.
         listening: usize,
@@ -112,7 +114,9 @@ async fn phases_all(
             logs: setup::log_tail(live.sb.path(), 15),
         });
     }
-    let (ok, pids) = live.wait_serving(n, check.listen_timeout, |_, _| true).await;
+    let (ok, pids) = live
+        .wait_serving(n, check.listen_timeout, |_, _| true)
+        .await;
     if !ok && pids.len() < n {
         return Err(AppError::NotStarted {
             listening: pids.len(),
@@ -128,7 +132,9 @@ async fn phases_all(
         .iter()
         .flat_map(|p| p.listens.iter().map(|l| l.1))
         .collect();
-    let port = check.port.or_else(|| (ports.len() == 1).then(|| *ports.iter().next().unwrap_or(&0)));
+    let port = check
+        .port
+        .or_else(|| (ports.len() == 1).then(|| *ports.iter().next().unwrap_or(&0)));
     let mut findings = vec![start.clone()];
     let Some(port) = port.filter(|_| start.verdict == FindingVerdict::Pass) else {
         for id in ["distribution", "stateless", "reload", "graceful-shutdown"] {
@@ -157,21 +163,39 @@ async fn phases_all(
         .clone()
         .or_else(|| phases::slowest(&rounds))
         .unwrap_or_else(|| "/".into());
-    let (ok, _) = live.wait_serving(n, Duration::from_secs(20), |_, _| true).await;
+    let (ok, _) = live
+        .wait_serving(n, Duration::from_secs(20), |_, _| true)
+        .await;
     if ok {
-        let s = phases::shutdown(live, port, &check.urls[0], &slow, n, check.app.kill_timeout_ms).await;
+        let s = phases::shutdown(
+            live,
+            port,
+            &check.urls[0],
+            &slow,
+            n,
+            check.app.kill_timeout_ms,
+        )
+        .await;
         let obs = live.observe();
         let g = judge::graceful(&s, &obs, live.wall0);
         let failed = g.verdict == FindingVerdict::Fail;
         findings.push(judge::reload(&r, &obs, live.wall0, &target.label, failed));
         findings.push(g);
     } else {
-        findings.push(judge::reload(&r, &live.observe(), live.wall0, &target.label, false));
+        findings.push(judge::reload(
+            &r,
+            &live.observe(),
+            live.wall0,
+            &target.label,
+            false,
+        ));
         findings.push(Finding::new(
             "graceful-shutdown",
             crate::model::Level::Must,
             FindingVerdict::Error,
-            vec![format!("after the reload, {n} instances did not serve again within 20 s")],
+            vec![format!(
+                "after the reload, {n} instances did not serve again within 20 s"
+            )],
         ));
     }
     let obs = live.observe();

@@ -123,12 +123,11 @@ impl Client {
     pub async fn once(&self, req: &Req) -> Exchange {
         let sent = Instant::now();
         let id = self.id();
-        let (res, port) = match tokio::time::timeout(self.timeout, self.attempt(None, req, &id, false))
-            .await
-        {
-            Ok((r, port)) => (r, port),
-            Err(_) => (Err(timeout()), None),
-        };
+        let (res, port) =
+            match tokio::time::timeout(self.timeout, self.attempt(None, req, &id, false)).await {
+                Ok((r, port)) => (r, port),
+                Err(_) => (Err(timeout()), None),
+            };
         self.finish(sent, id, None, None, res.map(|(r, _)| r), port)
     }
 
@@ -150,7 +149,14 @@ impl Client {
             Err(f) if reused && f.nothing_received && f.outcome != Outcome::Timeout => {
                 let second = self.id();
                 let (res2, port2) = run(None, second.clone()).await;
-                self.finish(sent, second, Some(id), port, res2.map(|r| self.pool(r)), port2)
+                self.finish(
+                    sent,
+                    second,
+                    Some(id),
+                    port,
+                    res2.map(|r| self.pool(r)),
+                    port2,
+                )
             }
             other => self.finish(sent, id, None, None, other.map(|r| self.pool(r)), port),
         }
@@ -512,7 +518,10 @@ mod tests {
     #[test]
     fn responses_by_length_chunks_and_eof() {
         let r = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: s=1; Path=/\r\n\r\nok";
-        assert_eq!(done(r, false), Some((200, false, vec!["s=1; Path=/".into()])));
+        assert_eq!(
+            done(r, false),
+            Some((200, false, vec!["s=1; Path=/".into()]))
+        );
         assert_eq!(done(&r[..r.len() - 1], false), None);
         let c = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nok\r\n0\r\n\r\n";
         assert_eq!(done(c, false), Some((200, true, vec![])));
@@ -520,7 +529,10 @@ mod tests {
         let e = b"HTTP/1.1 404 Not Found\r\n\r\nnope";
         assert_eq!(done(e, false), None);
         assert_eq!(done(e, true), Some((404, true, vec![])));
-        assert!(matches!(parse(b"SSH-2.0-x\r\n\r\n", false, false), Parse::Bad));
+        assert!(matches!(
+            parse(b"SSH-2.0-x\r\n\r\n", false, false),
+            Parse::Bad
+        ));
     }
 
     #[test]

@@ -142,18 +142,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Flow, FlowError> {
             },
         }
     };
-    let raw: RawFlow = toml::from_str(text)
-        .map_err(|e| bad(e.span().unwrap_or(0..0), e.message(), None))?;
+    let raw: RawFlow =
+        toml::from_str(text).map_err(|e| bad(e.span().unwrap_or(0..0), e.message(), None))?;
     if raw.step.is_empty() {
-        return Err(bad(0..0, "a flow needs at least one [[step]]", Some("step")));
+        return Err(bad(
+            0..0,
+            "a flow needs at least one [[step]]",
+            Some("step"),
+        ));
     }
     let mut steps = Vec::new();
     for s in raw.step {
         let s = s.into_inner();
         let method = match s.method {
             Some(m) => {
-                let ok = !m.get_ref().is_empty()
-                    && m.get_ref().chars().all(|c| c.is_ascii_alphabetic());
+                let ok =
+                    !m.get_ref().is_empty() && m.get_ref().chars().all(|c| c.is_ascii_alphabetic());
                 if !ok {
                     return Err(bad(
                         m.span(),
@@ -184,13 +188,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Flow, FlowError> {
             }
             None => None,
         };
-        let bad_header = s
-            .headers
-            .iter()
-            .find(|(k, v)| k.is_empty() || k.contains([':', ' ', '\r', '\n']) || v.contains(['\r', '\n']));
+        let bad_header = s.headers.iter().find(|(k, v)| {
+            k.is_empty() || k.contains([':', ' ', '\r', '\n']) || v.contains(['\r', '\n'])
+        });
         if let Some((k, _)) = bad_header {
             let at = text.find(k.as_str()).unwrap_or(0);
-            return Err(bad(at..at + k.len(), "not a valid header name or value", Some("headers")));
+            return Err(bad(
+                at..at + k.len(),
+                "not a valid header name or value",
+                Some("headers"),
+            ));
         }
         steps.push(Step {
             method,
@@ -238,9 +245,16 @@ mod tests {
     fn bad_flows_name_line_and_key(#[case] text: &str, #[case] line: usize, #[case] key: &str) {
         match parse(Path::new("f.toml"), text) {
             Err(FlowError::Invalid {
-                line: l, key: k, file, ..
+                line: l,
+                key: k,
+                file,
+                ..
             }) => {
-                assert_eq!((l, k.as_str(), file.as_str()), (line, key, "f.toml"), "{text}");
+                assert_eq!(
+                    (l, k.as_str(), file.as_str()),
+                    (line, key, "f.toml"),
+                    "{text}"
+                );
             }
             other => panic!("{text}: {other:?}"),
         }

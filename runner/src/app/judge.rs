@@ -13,13 +13,20 @@ pub const SHUTDOWN_ADVICE: &str = "On SIGINT stop accepting (`server.close()`), 
 /// `cluster-start`: `instances` processes started as cluster workers and every one listens, on one port.
 pub fn cluster_start(obs: &Observed, instances: usize, wall0: f64) -> Finding {
     let procs = obs.listening_procs();
-    let ports: BTreeSet<u16> = procs.iter().flat_map(|p| p.listens.iter().map(|l| l.1)).collect();
+    let ports: BTreeSet<u16> = procs
+        .iter()
+        .flat_map(|p| p.listens.iter().map(|l| l.1))
+        .collect();
     let workers = procs.iter().filter(|p| p.worker).count();
     let mut ev = vec![format!(
         "{} of {instances} instances listen ({} as cluster workers), on port(s) {}",
         procs.len(),
         workers,
-        ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+        ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     )];
     let one_port = ports.len() == 1;
     let verdict = if procs.len() >= instances && workers >= instances && one_port {
@@ -33,12 +40,18 @@ pub fn cluster_start(obs: &Observed, instances: usize, wall0: f64) -> Finding {
             ev.push(format!(
                 "pid {} listens on {}",
                 p.pid,
-                p.listens.iter().map(|l| l.1.to_string()).collect::<Vec<_>>().join(", ")
+                p.listens
+                    .iter()
+                    .map(|l| l.1.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         advice = "Listen on one port in every instance (`server.listen(process.env.PORT || 3000)`), not one port per instance: the manager shares that port and balances connections between the instances. The guide: \"The built-in load-balancer provides networked Node.js applications (http(s)/tcp/udp server) to be scaled across all CPUs available, without any code modifications.\"".into();
     } else if verdict == V::Fail {
-        advice = "Every instance must start and listen under cluster mode; see the app's log above.".into();
+        advice =
+            "Every instance must start and listen under cluster mode; see the app's log above."
+                .into();
     }
     let mut f = Finding::new("cluster-start", Level::Must, verdict, ev)
         .fig("instances_expected", instances as f64)
@@ -74,19 +87,42 @@ pub fn distribution(rounds: &[UrlRound], obs: &Observed, pids: &[u32]) -> Findin
                     *per_worker.entry(pid.to_string()).or_default() += 1;
                 }
             } else {
-                let what = e.status.map(|s| s.to_string()).unwrap_or_else(|| e.outcome.to_string());
+                let what = e
+                    .status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| e.outcome.to_string());
                 *bad.entry(what).or_default() += 1;
             }
         }
-        let missing: Vec<u32> = pids.iter().copied().filter(|p| !by_pid.contains_key(p)).collect();
-        let shares = by_pid.iter().map(|(p, n)| format!("{n} on pid {p}")).collect::<Vec<_>>().join(", ");
-        ev.push(format!("GET {}: {} requests, 2xx {}", r.url, r.exchanges.len(), if shares.is_empty() { "none".into() } else { shares }));
+        let missing: Vec<u32> = pids
+            .iter()
+            .copied()
+            .filter(|p| !by_pid.contains_key(p))
+            .collect();
+        let shares = by_pid
+            .iter()
+            .map(|(p, n)| format!("{n} on pid {p}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        ev.push(format!(
+            "GET {}: {} requests, 2xx {}",
+            r.url,
+            r.exchanges.len(),
+            if shares.is_empty() {
+                "none".into()
+            } else {
+                shares
+            }
+        ));
         if !bad.is_empty() {
             ok = false;
             ev.push(format!(
                 "GET {} answered {}",
                 r.url,
-                bad.iter().map(|(k, n)| format!("{k} ×{n}")).collect::<Vec<_>>().join(", ")
+                bad.iter()
+                    .map(|(k, n)| format!("{k} ×{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if !missing.is_empty() {
@@ -94,9 +130,14 @@ pub fn distribution(rounds: &[UrlRound], obs: &Observed, pids: &[u32]) -> Findin
             ev.push(format!("GET {}: no 2xx from pid(s) {:?}", r.url, missing));
         }
     }
-    let mut f = Finding::new("distribution", Level::Must, if ok { V::Pass } else { V::Fail }, ev)
-        .fig("urls", rounds.len() as f64)
-        .fig("instances", pids.len() as f64);
+    let mut f = Finding::new(
+        "distribution",
+        Level::Must,
+        if ok { V::Pass } else { V::Fail },
+        ev,
+    )
+    .fig("urls", rounds.len() as f64)
+    .fig("instances", pids.len() as f64);
     if !ok {
         f = f.advise("Every instance must answer every URL with a 2xx: an instance that fails (a missing file, a connection made only in one process, a route added after listen) breaks the requests the balancer sends it.");
     }
@@ -165,19 +206,35 @@ pub fn stateless(flows: &[FlowRound], obs: &Observed, instances: usize) -> Findi
         if let Some(c) = failed.first() {
             let i = c.failed_step.unwrap_or(0);
             let e = &c.exchanges[i];
-            let got = e.status.map(|s| format!("status {s}")).unwrap_or_else(|| e.outcome.to_string());
-            let here = pid(e).map(|p| format!("pid {p}")).unwrap_or_else(|| "no instance".into());
+            let got = e
+                .status
+                .map(|s| format!("status {s}"))
+                .unwrap_or_else(|| e.outcome.to_string());
+            let here = pid(e)
+                .map(|p| format!("pid {p}"))
+                .unwrap_or_else(|| "no instance".into());
             let before = c.exchanges[..i]
                 .iter()
                 .zip(&f.steps)
-                .map(|(e, s)| format!("{s} on {}", pid(e).map(|p| format!("pid {p}")).unwrap_or_else(|| "?".into())))
+                .map(|(e, s)| {
+                    format!(
+                        "{s} on {}",
+                        pid(e)
+                            .map(|p| format!("pid {p}"))
+                            .unwrap_or_else(|| "?".into())
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             ev.push(format!(
                 "first failure: step {} `{}` got {got} on {here}, after {}",
                 i + 1,
                 f.steps.get(i).cloned().unwrap_or_default(),
-                if before.is_empty() { "nothing".into() } else { before }
+                if before.is_empty() {
+                    "nothing".into()
+                } else {
+                    before
+                }
             ));
             match &f.single {
                 Some(single) if single.iter().all(|c| c.failed_step.is_none()) => {
@@ -234,7 +291,9 @@ pub fn blame(e: &Exchange, obs: &Observed, wall0: f64) -> Blame {
     }
     let t = wall0 + e.sent_ms + e.latency_ms;
     match e.local_port.and_then(|p| obs.conn_at(p, t)) {
-        Some(c) if c.open >= wall0 + e.sent_ms - 50.0 || e.retried_id.is_none() => Blame::AppAccepted,
+        Some(c) if c.open >= wall0 + e.sent_ms - 50.0 || e.retried_id.is_none() => {
+            Blame::AppAccepted
+        }
         _ => Blame::Manager,
     }
 }
@@ -289,10 +348,23 @@ pub fn reload(
     let mut manager_lost = 0u64;
     let mut all: Vec<&Exchange> = Vec::new();
     let mut timeline = vec![
-        TimelineEvent { t_ms: r.reload.0, kind: "step".into(), pid: None, detail: "reload".into() },
-        TimelineEvent { t_ms: r.reload.1, kind: "step".into(), pid: None, detail: "reload returned".into() },
+        TimelineEvent {
+            t_ms: r.reload.0,
+            kind: "step".into(),
+            pid: None,
+            detail: "reload".into(),
+        },
+        TimelineEvent {
+            t_ms: r.reload.1,
+            kind: "step".into(),
+            pid: None,
+            detail: "reload returned".into(),
+        },
     ];
-    for (label, list) in [("new connections", &r.new_conn), ("keep-alive", &r.keep_alive)] {
+    for (label, list) in [
+        ("new connections", &r.new_conn),
+        ("keep-alive", &r.keep_alive),
+    ] {
         let retried = list.iter().filter(|e| e.retried_id.is_some()).count();
         let mut classes: BTreeMap<String, u64> = BTreeMap::new();
         let (mut app, mut mgr) = (0u64, 0u64);
@@ -310,7 +382,14 @@ pub fn reload(
                 (_, true) => "app: an old instance ended with it",
                 _ => "app",
             };
-            *classes.entry(format!("{} ({who})", e.status.map(|s| s.to_string()).unwrap_or_else(|| e.outcome.to_string()))).or_default() += 1;
+            *classes
+                .entry(format!(
+                    "{} ({who})",
+                    e.status
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| e.outcome.to_string())
+                ))
+                .or_default() += 1;
             match (b, old) {
                 (Blame::Manager, _) => mgr += 1,
                 (_, true) => {
@@ -350,12 +429,18 @@ pub fn reload(
             "{ended_lost} of the app's losses came from old instances ending with requests in flight: the graceful-shutdown defect, failed there"
         ));
     }
-    let own = if shutdown_failed { app_lost - ended_lost } else { app_lost };
+    let own = if shutdown_failed {
+        app_lost - ended_lost
+    } else {
+        app_lost
+    };
     let verdict = match r.reload.2 {
         _ if own > 0 => V::Fail,
         Some(0) => V::Pass,
         code => {
-            ev.push(format!("`reload` did not succeed (exit {code:?}): the app's reload could not be judged"));
+            ev.push(format!(
+                "`reload` did not succeed (exit {code:?}): the app's reload could not be judged"
+            ));
             V::Error
         }
     };
@@ -372,7 +457,10 @@ pub fn reload(
         f = f.advise(SHUTDOWN_ADVICE);
     }
     let mut outcomes = BTreeMap::new();
-    let mut t = Throughput { bucket_ms: 100, ..Throughput::default() };
+    let mut t = Throughput {
+        bucket_ms: 100,
+        ..Throughput::default()
+    };
     for e in &all {
         *outcomes.entry(e.outcome.as_str().to_string()).or_default() += 1;
         let i = (e.sent_ms.max(0.0) / 100.0) as usize;
@@ -380,7 +468,11 @@ pub fn reload(
             t.ok.resize(i + 1, 0);
             t.failed.resize(i + 1, 0);
         }
-        if e.ok_2xx() { t.ok[i] += 1 } else { t.failed[i] += 1 }
+        if e.ok_2xx() {
+            t.ok[i] += 1
+        } else {
+            t.failed[i] += 1
+        }
     }
     timeline.extend(signal_events(obs, wall0));
     f.figures.outcomes = outcomes;
@@ -420,7 +512,11 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
     let mut ev = Vec::new();
     // every slow request the app started must be answered; those it never saw were refused by the
     // manager once the app stopped accepting, which is not the app's doing
-    let started: Vec<&Exchange> = s.in_flight.iter().filter(|e| obs.requests.contains_key(&e.id)).collect();
+    let started: Vec<&Exchange> = s
+        .in_flight
+        .iter()
+        .filter(|e| obs.requests.contains_key(&e.id))
+        .collect();
     let lost: Vec<&Exchange> = started
         .iter()
         .copied()
@@ -430,7 +526,11 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
         .iter()
         .filter(|e| {
             let r = &obs.requests[&e.id];
-            let sig = obs.procs.get(&r.pid).and_then(|p| p.signals.first().map(|x| x.0)).unwrap_or(wall0 + s.stop.0);
+            let sig = obs
+                .procs
+                .get(&r.pid)
+                .and_then(|p| p.signals.first().map(|x| x.0))
+                .unwrap_or(wall0 + s.stop.0);
             r.start <= sig && r.finished.is_none_or(|f| f.0 >= sig)
         })
         .count();
@@ -455,7 +555,9 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
     let mut cut = 0usize;
     for i in &s.instances {
         let p = obs.procs.get(&i.pid);
-        let sig = p.and_then(|p| p.signals.first().map(|x| x.0 - wall0)).unwrap_or(s.stop.0);
+        let sig = p
+            .and_then(|p| p.signals.first().map(|x| x.0 - wall0))
+            .unwrap_or(s.stop.0);
         let handles = p.is_some_and(|p| p.handles("SIGINT"));
         // connections this instance held at stop that it never closed itself
         let open_at_end = obs
@@ -473,12 +575,24 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
                     cut += open_at_end;
                     ev.push(format!("pid {} exited (code {code}) {:.0} ms after SIGINT with {open_at_end} connection(s) still open", i.pid, t - wall0 - sig));
                 } else {
-                    ev.push(format!("pid {} exited by itself (code {code}) {:.0} ms after SIGINT", i.pid, t - wall0 - sig));
+                    ev.push(format!(
+                        "pid {} exited by itself (code {code}) {:.0} ms after SIGINT",
+                        i.pid,
+                        t - wall0 - sig
+                    ));
                 }
             }
-            Some((t, code)) => ev.push(format!("pid {} exited (code {code}) {:.0} ms after SIGINT, past kill_timeout ({:.0} ms)", i.pid, t - wall0 - sig, s.kill_timeout_ms)),
+            Some((t, code)) => ev.push(format!(
+                "pid {} exited (code {code}) {:.0} ms after SIGINT, past kill_timeout ({:.0} ms)",
+                i.pid,
+                t - wall0 - sig,
+                s.kill_timeout_ms
+            )),
             None => {
-                let gone = i.gone_ms.map(|g| format!("{:.0} ms after SIGINT", g - sig)).unwrap_or_else(|| "never seen gone".into());
+                let gone = i
+                    .gone_ms
+                    .map(|g| format!("{:.0} ms after SIGINT", g - sig))
+                    .unwrap_or_else(|| "never seen gone".into());
                 if handles {
                     ev.push(format!("pid {} did not exit by itself: killed {gone} (kill_timeout {:.0} ms) with {open_at_end} connection(s) still open", i.pid, s.kill_timeout_ms));
                 } else {
@@ -491,7 +605,10 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
     let idle_closed = s
         .idle
         .iter()
-        .filter(|&&port| obs.conn_at(port, wall0 + s.stop.1).is_some_and(|c| c.close.is_some()))
+        .filter(|&&port| {
+            obs.conn_at(port, wall0 + s.stop.1)
+                .is_some_and(|c| c.close.is_some())
+        })
         .count();
     ev.push(format!(
         "{} idle keep-alive connection(s) at `stop`: {idle_closed} closed by the app, {} cut by its exit or kill",
@@ -499,14 +616,19 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
         s.idle.len() - idle_closed
     ));
     let pass = lost.is_empty() && by_itself == s.instances.len() && kept_open == 0 && cut == 0;
-    let mut f = Finding::new("graceful-shutdown", Level::Must, if pass { V::Pass } else { V::Fail }, ev)
-        .fig("slow_started", started.len() as f64)
-        .fig("in_flight_at_signal", at_signal as f64)
-        .fig("in_flight_lost", lost.len() as f64)
-        .fig("exited_by_itself", by_itself as f64)
-        .fig("instances", s.instances.len() as f64)
-        .fig("connections_left_open", kept_open as f64)
-        .fig("stop_ms", s.stop.1 - s.stop.0);
+    let mut f = Finding::new(
+        "graceful-shutdown",
+        Level::Must,
+        if pass { V::Pass } else { V::Fail },
+        ev,
+    )
+    .fig("slow_started", started.len() as f64)
+    .fig("in_flight_at_signal", at_signal as f64)
+    .fig("in_flight_lost", lost.len() as f64)
+    .fig("exited_by_itself", by_itself as f64)
+    .fig("instances", s.instances.len() as f64)
+    .fig("connections_left_open", kept_open as f64)
+    .fig("stop_ms", s.stop.1 - s.stop.0);
     if let Some(m) = exit_ms.iter().copied().reduce(f64::max) {
         f = f.fig("exit_after_sigint_ms_max", m);
     }
@@ -515,8 +637,18 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
     }
     f.figures.workers = spans(obs, wall0);
     let mut tl = vec![
-        TimelineEvent { t_ms: s.stop.0, kind: "step".into(), pid: None, detail: "stop".into() },
-        TimelineEvent { t_ms: s.stop.1, kind: "step".into(), pid: None, detail: "stop returned".into() },
+        TimelineEvent {
+            t_ms: s.stop.0,
+            kind: "step".into(),
+            pid: None,
+            detail: "stop".into(),
+        },
+        TimelineEvent {
+            t_ms: s.stop.1,
+            kind: "step".into(),
+            pid: None,
+            detail: "stop returned".into(),
+        },
     ];
     tl.extend(signal_events(obs, wall0));
     f.figures.timeline = tl;
@@ -527,8 +659,14 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
 pub fn wait_ready(obs: &Observed) -> Finding {
     let procs = obs.listening_procs();
     let ready: Vec<_> = procs.iter().filter(|p| p.ready.is_some()).collect();
-    let listen_ms: Vec<f64> = procs.iter().filter_map(|p| Some(p.listening()? - p.start)).collect();
-    let ready_ms: Vec<f64> = procs.iter().filter_map(|p| Some(p.ready? - p.start)).collect();
+    let listen_ms: Vec<f64> = procs
+        .iter()
+        .filter_map(|p| Some(p.listening()? - p.start))
+        .collect();
+    let ready_ms: Vec<f64> = procs
+        .iter()
+        .filter_map(|p| Some(p.ready? - p.start))
+        .collect();
     let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
     let mut ev = vec![format!(
         "{} of {} processes sent `ready`; spawn → listening at most {:.0} ms",
@@ -540,9 +678,15 @@ pub fn wait_ready(obs: &Observed) -> Finding {
         ev.push(format!("spawn → ready at most {:.0} ms", max(&ready_ms)));
     }
     let advice = if ready.is_empty() {
-        format!("The app does not send `ready`: the manager counts an instance up once it listens. If it needs time after listen (a database, a cache warm-up), call `process.send('ready')` when it can serve and set `wait_ready: true` with `listen_timeout` above that time (now it listens within {:.0} ms).", max(&listen_ms))
+        format!(
+            "The app does not send `ready`: the manager counts an instance up once it listens. If it needs time after listen (a database, a cache warm-up), call `process.send('ready')` when it can serve and set `wait_ready: true` with `listen_timeout` above that time (now it listens within {:.0} ms).",
+            max(&listen_ms)
+        )
     } else {
-        format!("The app sends `ready`: start it with `wait_ready: true` and a `listen_timeout` above {:.0} ms, so a reload waits for it.", max(&ready_ms))
+        format!(
+            "The app sends `ready`: start it with `wait_ready: true` and a `listen_timeout` above {:.0} ms, so a reload waits for it.",
+            max(&ready_ms)
+        )
     };
     Finding::new("wait-ready", Level::Info, V::Info, ev)
         .fig("instances_ready", ready.len() as f64)
@@ -553,12 +697,20 @@ pub fn wait_ready(obs: &Observed) -> Finding {
 
 /// `instance-var` (INFO): whether the app reads `NODE_APP_INSTANCE`.
 pub fn instance_var(obs: &Observed) -> Finding {
-    let reads: Vec<_> = obs.procs.values().filter_map(|p| p.instance_read.as_ref().map(|a| (p.pid, a))).collect();
+    let reads: Vec<_> = obs
+        .procs
+        .values()
+        .filter_map(|p| p.instance_read.as_ref().map(|a| (p.pid, a)))
+        .collect();
     let ev = if reads.is_empty() {
         vec!["the app never reads NODE_APP_INSTANCE".to_string()]
     } else {
         let at: BTreeSet<&str> = reads.iter().map(|r| r.1.as_str()).collect();
-        vec![format!("{} process(es) read NODE_APP_INSTANCE, {}", reads.len(), at.into_iter().collect::<Vec<_>>().join("; "))]
+        vec![format!(
+            "{} process(es) read NODE_APP_INSTANCE, {}",
+            reads.len(),
+            at.into_iter().collect::<Vec<_>>().join("; ")
+        )]
     };
     let advice = if reads.is_empty() {
         "To run a job (a cron, a migration) on one instance only, check `process.env.NODE_APP_INSTANCE === '0'` (renamed with `instance_var`)."

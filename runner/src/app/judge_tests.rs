@@ -61,9 +61,21 @@ fn reload_losses_by_cause() {
     let lost_old = ex("old", 2, 550.0, Outcome::Reset, None);
     let manager = ex("gone", 3, 560.0, Outcome::Refused, None);
     // only the manager lost one: the app passes, the evidence names the manager
-    let f = reload(&round(vec![ok.clone(), manager.clone()]), &o, WALL0, "pm2-7.0.4", false);
+    let f = reload(
+        &round(vec![ok.clone(), manager.clone()]),
+        &o,
+        WALL0,
+        "pm2-7.0.4",
+        false,
+    );
     assert_eq!(f.verdict, V::Pass);
-    assert!(f.evidence.iter().any(|e| e.contains("the manager (pm2-7.0.4), not the app")), "{:?}", f.evidence);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("the manager (pm2-7.0.4), not the app")),
+        "{:?}",
+        f.evidence
+    );
     assert_eq!(f.figures.values["failed_manager"], 1.0);
     // an old instance ending with a request in flight: reload fails unless graceful-shutdown did
     let r = round(vec![ok.clone(), lost_old.clone()]);
@@ -73,7 +85,10 @@ fn reload_losses_by_cause() {
     assert_eq!(f.figures.values["failed_app_old_instance_ended"], 1.0);
     // a new instance answering 5xx is the reload's own failure either way
     let five = ex("new", 4, 700.0, Outcome::Status5xx, Some(503));
-    assert_eq!(reload(&round(vec![ok, five]), &o, WALL0, "m", true).verdict, V::Fail);
+    assert_eq!(
+        reload(&round(vec![ok, five]), &o, WALL0, "m", true).verdict,
+        V::Fail
+    );
     // a reload the manager could not finish leaves the app unjudged
     let mut r = round(Vec::new());
     r.reload.2 = Some(1);
@@ -85,7 +100,10 @@ fn shutdown_round(in_flight: Vec<Exchange>, idle: Vec<u16>) -> ShutdownRound {
         in_flight,
         idle,
         stop: (1000.0, 2000.0),
-        instances: vec![Stopped { pid: 1, gone_ms: Some(1900.0) }],
+        instances: vec![Stopped {
+            pid: 1,
+            gone_ms: Some(1900.0),
+        }],
         kill_timeout_ms: 1600.0,
     }
 }
@@ -105,7 +123,11 @@ fn graceful_needs_answers_an_own_exit_and_closed_connections() {
         r#"{"ev":"exit","pid":1,"t":1001502,"code":0}"#,
     ]);
     let answered = ex("s1", 8, 900.0, Outcome::Ok, Some(200));
-    let f = graceful(&shutdown_round(vec![answered.clone()], vec![7]), &good, WALL0);
+    let f = graceful(
+        &shutdown_round(vec![answered.clone()], vec![7]),
+        &good,
+        WALL0,
+    );
     assert_eq!(f.verdict, V::Pass, "{:?}", f.evidence);
     assert_eq!(f.figures.values["exit_after_sigint_ms_max"], 502.0);
     // exit at once: the request in flight is lost and the connections are cut
@@ -129,7 +151,13 @@ fn graceful_needs_answers_an_own_exit_and_closed_connections() {
     ]);
     let f = graceful(&shutdown_round(Vec::new(), Vec::new()), &killed, WALL0);
     assert_eq!(f.verdict, V::Fail);
-    assert!(f.evidence.iter().any(|e| e.contains("did not exit by itself")), "{:?}", f.evidence);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("did not exit by itself")),
+        "{:?}",
+        f.evidence
+    );
 }
 
 #[test]
@@ -139,10 +167,16 @@ fn stateless_fails_only_when_one_instance_passes() {
         r#"{"ev":"req","pid":2,"t":2,"id":"m"}"#,
     ]);
     let failed = ClientRun {
-        exchanges: vec![ex("l", 1, 1.0, Outcome::Ok, Some(200)), ex("m", 2, 2.0, Outcome::Ok, Some(401))],
+        exchanges: vec![
+            ex("l", 1, 1.0, Outcome::Ok, Some(200)),
+            ex("m", 2, 2.0, Outcome::Ok, Some(401)),
+        ],
         failed_step: Some(1),
     };
-    let passed = ClientRun { exchanges: Vec::new(), failed_step: None };
+    let passed = ClientRun {
+        exchanges: Vec::new(),
+        failed_step: None,
+    };
     let flow = |single: Vec<ClientRun>| FlowRound {
         name: "login".into(),
         steps: vec!["POST /login".into(), "GET /me".into()],
@@ -151,7 +185,17 @@ fn stateless_fails_only_when_one_instance_passes() {
     };
     let f = stateless(&[flow(vec![passed.clone()])], &o, 2);
     assert_eq!(f.verdict, V::Fail);
-    assert!(f.evidence.iter().any(|e| e.contains("step 2 `GET /me` got status 401 on pid 2, after POST /login on pid 1")), "{:?}", f.evidence);
-    assert_eq!(stateless(&[flow(vec![failed.clone()])], &o, 2).verdict, V::Error);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e
+                .contains("step 2 `GET /me` got status 401 on pid 2, after POST /login on pid 1")),
+        "{:?}",
+        f.evidence
+    );
+    assert_eq!(
+        stateless(&[flow(vec![failed.clone()])], &o, 2).verdict,
+        V::Error
+    );
     assert_eq!(stateless(&[], &o, 2).verdict, V::Skipped);
 }

@@ -171,11 +171,15 @@ impl Observed {
                 }
             }
             "conn-end" => {
-                if let Some(c) = l.rport.and_then(|port| self.conns.get_mut(&port)).and_then(|v| {
-                    v.iter_mut()
-                        .rev()
-                        .find(|c| c.pid == l.pid && c.close.is_none())
-                }) {
+                if let Some(c) = l
+                    .rport
+                    .and_then(|port| self.conns.get_mut(&port))
+                    .and_then(|v| {
+                        v.iter_mut()
+                            .rev()
+                            .find(|c| c.pid == l.pid && c.close.is_none())
+                    })
+                {
                     c.close = Some(l.t);
                 }
             }

@@ -83,7 +83,10 @@ impl Live<'_> {
     /// Runs `<target> args` (deadline `secs`); returns (exit code, started ms, ended ms, output).
     pub async fn cmd(&self, args: &[&str], secs: u64) -> (Option<i32>, f64, f64, String) {
         let a = self.now_ms();
-        let out = self.sb.run(self.target, args, Duration::from_secs(secs)).await;
+        let out = self
+            .sb
+            .run(self.target, args, Duration::from_secs(secs))
+            .await;
         let b = self.now_ms();
         match out {
             Ok(o) => (o.code, a, b, format!("{}{}", o.stdout, o.stderr)),
@@ -174,12 +177,16 @@ pub async fn flow_round(live: &Live<'_>, client: &Arc<Client>, flow: &Flow, n: u
     if n > 1 && many.iter().any(|c| c.failed_step.is_some()) {
         let one = (n as u64).to_string();
         let _ = live.cmd(&["scale", &live.name, "1"], 60).await;
-        let (ok, _) = live.wait_serving(1, Duration::from_secs(30), |_, _| true).await;
+        let (ok, _) = live
+            .wait_serving(1, Duration::from_secs(30), |_, _| true)
+            .await;
         if ok {
             single = Some(flow_runs(client, flow).await);
         }
         let _ = live.cmd(&["scale", &live.name, &one], 60).await;
-        let _ = live.wait_serving(n, Duration::from_secs(30), |_, _| true).await;
+        let _ = live
+            .wait_serving(n, Duration::from_secs(30), |_, _| true)
+            .await;
     }
     FlowRound {
         name: flow.name.clone(),
@@ -319,7 +326,10 @@ pub async fn shutdown(
     let watch_pids = pids.clone();
     let origin = live.origin;
     let watcher = tokio::spawn(async move {
-        let mut gone: Vec<Stopped> = watch_pids.iter().map(|&pid| Stopped { pid, gone_ms: None }).collect();
+        let mut gone: Vec<Stopped> = watch_pids
+            .iter()
+            .map(|&pid| Stopped { pid, gone_ms: None })
+            .collect();
         let end = Instant::now() + Duration::from_millis(kill_timeout_ms + 30_000);
         while gone.iter().any(|g| g.gone_ms.is_none()) && Instant::now() < end {
             for g in gone.iter_mut().filter(|g| g.gone_ms.is_none()) {
@@ -331,7 +341,9 @@ pub async fn shutdown(
         }
         gone
     });
-    let (_, a, b, _) = live.cmd(&["stop", &live.name], kill_timeout_ms / 1000 + 60).await;
+    let (_, a, b, _) = live
+        .cmd(&["stop", &live.name], kill_timeout_ms / 1000 + 60)
+        .await;
     let _ = tx.send(true);
     let in_flight = feeder.await.unwrap_or_default();
     let instances = watcher.await.unwrap_or_default();

@@ -49,7 +49,11 @@ pub fn as_scenario(f: &Finding) -> ScenarioResult {
     };
     ScenarioResult {
         id: format!("app/{}", f.id),
-        suite: if f.id == "graceful-shutdown" { "graceful".into() } else { "app".into() },
+        suite: if f.id == "graceful-shutdown" {
+            "graceful".into()
+        } else {
+            "app".into()
+        },
         quote: f.quote.clone(),
         level: f.level,
         verdict,
@@ -152,7 +156,11 @@ pub fn terminal(report: &AppReport) -> String {
         .collect();
     s.push_str(&format!(
         "\n{} in {:.1} s: {}\n",
-        if failed.is_empty() { "READY for cluster mode" } else { "NOT READY for cluster mode" },
+        if failed.is_empty() {
+            "READY for cluster mode"
+        } else {
+            "NOT READY for cluster mode"
+        },
         report.run.duration_ms as f64 / 1000.0,
         if failed.is_empty() {
             "every MUST finding passed".to_string()

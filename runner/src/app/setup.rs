@@ -69,7 +69,10 @@ pub fn write_files(home: &Path, app: &AppSpec, record: &Path) -> std::io::Result
 
 /// Whether the argument names an ecosystem file rather than a script.
 pub fn is_ecosystem(p: &Path) -> bool {
-    let name = p.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
     name.ends_with(".json") || name.contains(".config.")
 }
 
@@ -101,24 +104,47 @@ pub fn read_ecosystem(file: &Path, name: Option<&str>) -> Result<EcoApp, String>
         .map_err(|e| format!("cannot run node to read {}: {e}", file.display()))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        let line = err.lines().find(|l| l.contains("Error")).unwrap_or("unreadable");
-        return Err(format!("cannot read ecosystem file {}: {}", file.display(), line.trim()));
+        let line = err
+            .lines()
+            .find(|l| l.contains("Error"))
+            .unwrap_or("unreadable");
+        return Err(format!(
+            "cannot read ecosystem file {}: {}",
+            file.display(),
+            line.trim()
+        ));
     }
     let apps: serde_json::Value = serde_json::from_slice(&out.stdout)
         .map_err(|e| format!("ecosystem file {}: {e}", file.display()))?;
     let apps = match apps {
         serde_json::Value::Array(a) => a,
         v @ serde_json::Value::Object(_) => vec![v],
-        _ => return Err(format!("ecosystem file {}: key `apps`: expected a list of apps", file.display())),
+        _ => {
+            return Err(format!(
+                "ecosystem file {}: key `apps`: expected a list of apps",
+                file.display()
+            ));
+        }
     };
     let app = match name {
-        Some(n) => apps.iter().find(|a| a["name"].as_str() == Some(n)).ok_or_else(|| {
-            format!("ecosystem file {}: no app named `{n}` (--name)", file.display())
-        })?,
-        None => apps.first().ok_or_else(|| format!("ecosystem file {}: key `apps`: empty", file.display()))?,
+        Some(n) => apps
+            .iter()
+            .find(|a| a["name"].as_str() == Some(n))
+            .ok_or_else(|| {
+                format!(
+                    "ecosystem file {}: no app named `{n}` (--name)",
+                    file.display()
+                )
+            })?,
+        None => apps
+            .first()
+            .ok_or_else(|| format!("ecosystem file {}: key `apps`: empty", file.display()))?,
     };
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
-    let cwd = app["cwd"].as_str().map(|c| dir.join(c)).unwrap_or_else(|| dir.clone());
+    let cwd = app["cwd"]
+        .as_str()
+        .map(|c| dir.join(c))
+        .unwrap_or_else(|| dir.clone());
     let script = app["script"]
         .as_str()
         .ok_or_else(|| format!("ecosystem file {}: key `script`: missing", file.display()))?;
@@ -126,7 +152,14 @@ pub fn read_ecosystem(file: &Path, name: Option<&str>) -> Result<EcoApp, String>
         .as_object()
         .map(|m| {
             m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -134,7 +167,10 @@ pub fn read_ecosystem(file: &Path, name: Option<&str>) -> Result<EcoApp, String>
         name: app["name"].as_str().map(str::to_string),
         script: cwd.join(script),
         cwd,
-        instances: app["instances"].as_u64().filter(|&n| n > 0).map(|n| n as usize),
+        instances: app["instances"]
+            .as_u64()
+            .filter(|&n| n > 0)
+            .map(|n| n as usize),
         env,
         kill_timeout_ms: app["kill_timeout"].as_u64(),
     })
@@ -156,8 +192,14 @@ pub fn log_tail(home: &Path, lines: usize) -> String {
         if all.is_empty() {
             continue;
         }
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        out.push_str(&format!("--- {name} (last {} lines)\n", all.len().min(lines)));
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "--- {name} (last {} lines)\n",
+            all.len().min(lines)
+        ));
         for l in &all[all.len().saturating_sub(lines)..] {
             out.push_str(l);
             out.push('\n');
@@ -192,10 +234,16 @@ mod tests {
         let eco = write_files(dir.path(), &app, &dir.path().join("rec")).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(eco).unwrap()).unwrap();
         let a = &v["apps"][0];
-        assert_eq!((a["exec_mode"].as_str(), a["instances"].as_u64()), (Some("cluster"), Some(3)));
+        assert_eq!(
+            (a["exec_mode"].as_str(), a["instances"].as_u64()),
+            (Some("cluster"), Some(3))
+        );
         assert_eq!(a["drain"], false);
         let opts = a["env"]["NODE_OPTIONS"].as_str().unwrap();
-        assert!(opts.starts_with("--require ") && opts.ends_with(" --max-old-space-size=64"), "{opts}");
+        assert!(
+            opts.starts_with("--require ") && opts.ends_with(" --max-old-space-size=64"),
+            "{opts}"
+        );
         assert!(dir.path().join("conform-recorder.cjs").is_file());
     }
 }

@@ -49,7 +49,9 @@ fn path_arg(p: &str, what: &str) -> Result<String, String> {
     if p.starts_with('/') && !p.chars().any(char::is_whitespace) {
         Ok(p.to_string())
     } else {
-        Err(format!("{what} `{p}`: a path starts with / and holds no spaces"))
+        Err(format!(
+            "{what} `{p}`: a path starts with / and holds no spaces"
+        ))
     }
 }
 
@@ -64,23 +66,49 @@ fn build(a: &AppArgs) -> Result<AppCheck, String> {
         env.push((k.to_string(), v.to_string()));
     }
     if !a.script.is_file() {
-        return Err(format!("{}: no such file (SCRIPT|ECOSYSTEM)", a.script.display()));
+        return Err(format!(
+            "{}: no such file (SCRIPT|ECOSYSTEM)",
+            a.script.display()
+        ));
     }
     let (name, script, cwd, instances, kill) = if setup::is_ecosystem(&a.script) {
         let e = setup::read_ecosystem(&a.script, a.name.as_deref())?;
         if !e.script.is_file() {
-            return Err(format!("{}: key `script`: {} not found", a.script.display(), e.script.display()));
+            return Err(format!(
+                "{}: key `script`: {} not found",
+                a.script.display(),
+                e.script.display()
+            ));
         }
         let mut merged = e.env.clone();
         merged.extend(env.drain(..));
         env = merged;
-        let name = a.name.clone().or(e.name.clone()).unwrap_or_else(|| "app".into());
-        (name, e.script, e.cwd, a.instances.map(usize::from).or(e.instances), a.kill_timeout.or(e.kill_timeout_ms))
+        let name = a
+            .name
+            .clone()
+            .or(e.name.clone())
+            .unwrap_or_else(|| "app".into());
+        (
+            name,
+            e.script,
+            e.cwd,
+            a.instances.map(usize::from).or(e.instances),
+            a.kill_timeout.or(e.kill_timeout_ms),
+        )
     } else {
         let script = std::path::absolute(&a.script).map_err(|e| e.to_string())?;
         let cwd = script.parent().map(PathBuf::from).unwrap_or_default();
-        let stem = script.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "app".into());
-        (a.name.clone().unwrap_or(stem), script, cwd, a.instances.map(usize::from), a.kill_timeout)
+        let stem = script
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "app".into());
+        (
+            a.name.clone().unwrap_or(stem),
+            script,
+            cwd,
+            a.instances.map(usize::from),
+            a.kill_timeout,
+        )
     };
     if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '/') {
         return Err(format!("--name `{name}`: no spaces or slashes"));
@@ -88,9 +116,16 @@ fn build(a: &AppArgs) -> Result<AppCheck, String> {
     let urls = if a.urls.is_empty() {
         vec!["/".to_string()]
     } else {
-        a.urls.iter().map(|u| path_arg(u, "--url")).collect::<Result<_, _>>()?
+        a.urls
+            .iter()
+            .map(|u| path_arg(u, "--url"))
+            .collect::<Result<_, _>>()?
     };
-    let slow_url = a.slow_url.as_deref().map(|u| path_arg(u, "--slow-url")).transpose()?;
+    let slow_url = a
+        .slow_url
+        .as_deref()
+        .map(|u| path_arg(u, "--slow-url"))
+        .transpose()?;
     Ok(AppCheck {
         app: setup::AppSpec {
             name,
@@ -172,7 +207,11 @@ pub fn app(a: AppArgs) -> i32 {
         );
         print!("{}", app::report::terminal(&report));
         if !out.leftovers.is_empty() {
-            eprintln!("conform app: killed {} leftover process(es): {:?}", out.leftovers.len(), out.leftovers);
+            eprintln!(
+                "conform app: killed {} leftover process(es): {:?}",
+                out.leftovers.len(),
+                out.leftovers
+            );
         }
         let dir = a
             .report_dir

@@ -16,7 +16,10 @@ fn check(script: &str, flaw: &str, tgt: &Path) -> (i32, serde_json::Value) {
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let ws = workspace();
-    let tmp = tempfile::Builder::new().prefix("cf-app.").tempdir().expect("tempdir");
+    let tmp = tempfile::Builder::new()
+        .prefix("cf-app.")
+        .tempdir()
+        .expect("tempdir");
     // PORT and PORT + 1 free (the port-per-instance form listens on both)
     let port = (0..50)
         .map(|_| conform::target::ports::free_port().expect("port"))
@@ -28,7 +31,10 @@ fn check(script: &str, flaw: &str, tgt: &Path) -> (i32, serde_json::Value) {
         .arg(ws.join("fixtures/apps").join(script))
         .args(["--env", &format!("PORT={port}")])
         .args(["--env", &format!("APP_FLAW={flaw}")])
-        .args(["--env", &format!("SESSION_DIR={}", tmp.path().join("sessions").display())])
+        .args([
+            "--env",
+            &format!("SESSION_DIR={}", tmp.path().join("sessions").display()),
+        ])
         .arg("--flow")
         .arg(ws.join("fixtures/apps/login.toml"))
         .args(["--slow-url", "/slow", "--report-dir"])
@@ -45,12 +51,17 @@ fn check(script: &str, flaw: &str, tgt: &Path) -> (i32, serde_json::Value) {
     let json: serde_json::Value = std::fs::read_to_string(&path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_else(|| panic!("{script} {flaw}: no results.json (exit {code})\n{stdout}\n{stderr}"));
+        .unwrap_or_else(|| {
+            panic!("{script} {flaw}: no results.json (exit {code})\n{stdout}\n{stderr}")
+        });
     // nothing left running: every process the recorder saw is gone
     for f in json["findings"].as_array().expect("findings") {
         for w in f["figures"]["workers"].as_array().into_iter().flatten() {
             let pid = w["pid"].as_u64().expect("pid") as u32;
-            assert!(!alive(pid), "{script} {flaw}: app process {pid} still running");
+            assert!(
+                !alive(pid),
+                "{script} {flaw}: app process {pid} still running"
+            );
         }
     }
     assert!(stdout.contains("advice") || code == 0, "{stdout}");
@@ -72,7 +83,13 @@ fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
-const MUST: [&str; 5] = ["cluster-start", "distribution", "stateless", "reload", "graceful-shutdown"];
+const MUST: [&str; 5] = [
+    "cluster-start",
+    "distribution",
+    "stateless",
+    "reload",
+    "graceful-shutdown",
+];
 
 #[rstest]
 #[case::http_good("http.js", "", &[])]
@@ -95,21 +112,46 @@ const MUST: [&str; 5] = ["cluster-start", "distribution", "stateless", "reload",
 fn app_on_refpm(#[case] script: &str, #[case] flaw: &str, #[case] fails: &[&str]) {
     let (code, json) = check(script, flaw, &target());
     let failed = with_verdict(&json, "fail");
-    assert_eq!(failed, set(fails), "{script} {flaw}: {:#}", json["findings"]);
-    assert_eq!(code, if fails.is_empty() { 0 } else { 1 }, "{script} {flaw}");
+    assert_eq!(
+        failed,
+        set(fails),
+        "{script} {flaw}: {:#}",
+        json["findings"]
+    );
+    assert_eq!(
+        code,
+        if fails.is_empty() { 0 } else { 1 },
+        "{script} {flaw}"
+    );
     // every other MUST finding passed, or was skipped because cluster-start failed
     let passed = with_verdict(&json, "pass");
     let skipped = with_verdict(&json, "skipped");
     for id in MUST.iter().filter(|id| !fails.contains(id)) {
-        let ok = passed.contains(*id) || (fails.contains(&"cluster-start") && skipped.contains(*id));
-        assert!(ok, "{script} {flaw}: {id} neither passed nor skipped: {:#}", json["findings"]);
+        let ok =
+            passed.contains(*id) || (fails.contains(&"cluster-start") && skipped.contains(*id));
+        assert!(
+            ok,
+            "{script} {flaw}: {id} neither passed nor skipped: {:#}",
+            json["findings"]
+        );
     }
     // the INFO findings are always there
-    assert_eq!(with_verdict(&json, "info"), set(&["instance-var", "wait-ready"]));
+    assert_eq!(
+        with_verdict(&json, "info"),
+        set(&["instance-var", "wait-ready"])
+    );
     if flaw == "port-per-instance" {
-        let iv = &json["findings"].as_array().unwrap().iter().find(|f| f["id"] == "instance-var").unwrap();
+        let iv = &json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "instance-var")
+            .unwrap();
         // PORT + 1 may be taken on a busy machine: restarts read it again
-        assert!(iv["figures"]["values"]["processes_reading"].as_f64() >= Some(2.0), "{iv:#}");
+        assert!(
+            iv["figures"]["values"]["processes_reading"].as_f64() >= Some(2.0),
+            "{iv:#}"
+        );
     }
 }
 
@@ -120,7 +162,12 @@ fn app_on_refpm(#[case] script: &str, #[case] flaw: &str, #[case] fails: &[&str]
 #[ignore = "fastify good form: graceful-shutdown fails under refpm on this branch (see the doc comment)"]
 fn fastify_good_on_refpm() {
     let (code, json) = check("fastify.mjs", "", &target());
-    assert_eq!(with_verdict(&json, "fail"), set(&[]), "{:#}", json["findings"]);
+    assert_eq!(
+        with_verdict(&json, "fail"),
+        set(&[]),
+        "{:#}",
+        json["findings"]
+    );
     assert_eq!(code, 0);
 }
 
@@ -131,10 +178,20 @@ fn app_on_pm2(#[case] script: &str, #[case] flaw: &str, #[case] fails: &[&str]) 
     let pm2 = workspace().join("node_modules/.bin/pm2");
     assert!(pm2.exists(), "run `npm ci` first");
     let (code, json) = check(script, flaw, &pm2);
-    assert_eq!(with_verdict(&json, "fail"), set(fails), "{script} {flaw}: {:#}", json["findings"]);
+    assert_eq!(
+        with_verdict(&json, "fail"),
+        set(fails),
+        "{script} {flaw}: {:#}",
+        json["findings"]
+    );
     assert_eq!(code, if fails.is_empty() { 0 } else { 1 });
     // a request pm2 lost before it reached the app is the manager's, never the app's
-    let reload = json["findings"].as_array().unwrap().iter().find(|f| f["id"] == "reload").unwrap();
+    let reload = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "reload")
+        .unwrap();
     assert_eq!(reload["verdict"], "pass", "{reload:#}");
     assert_eq!(reload["figures"]["values"]["failed_app"], 0.0, "{reload:#}");
 }
@@ -153,14 +210,21 @@ fn a_bad_flow_file_is_exit_2_naming_file_line_and_key() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.toml:3:") && err.contains("expect_status"), "{err}");
+    assert!(
+        err.contains("bad.toml:3:") && err.contains("expect_status"),
+        "{err}"
+    );
 }
 
 #[test]
 fn an_app_that_does_not_start_is_exit_2_with_its_log_tail() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let app = tmp.path().join("boom.js");
-    std::fs::write(&app, "console.error('boom: missing DATABASE_URL'); process.exit(3);\n").expect("write");
+    std::fs::write(
+        &app,
+        "console.error('boom: missing DATABASE_URL'); process.exit(3);\n",
+    )
+    .expect("write");
     let out = Command::new(conform_bin())
         .current_dir(tmp.path())
         .arg("app")
@@ -172,7 +236,10 @@ fn an_app_that_does_not_start_is_exit_2_with_its_log_tail() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("did not start") && err.contains("boom: missing DATABASE_URL"), "{err}");
+    assert!(
+        err.contains("did not start") && err.contains("boom: missing DATABASE_URL"),
+        "{err}"
+    );
 }
 
 #[rstest]
