@@ -20,10 +20,19 @@ fn check(script: &str, flaw: &str, tgt: &Path) -> (i32, serde_json::Value) {
         .prefix("cf-app.")
         .tempdir()
         .expect("tempdir");
-    // PORT and PORT + 1 free (the port-per-instance form listens on both)
-    let port = (0..50)
-        .map(|_| conform::target::ports::free_port().expect("port"))
-        .find(|&p| p < u16::MAX && std::net::TcpListener::bind(("0.0.0.0", p + 1)).is_ok())
+    // PORT and PORT + 1 free (the port-per-instance form listens on both), below the ephemeral range
+    // where client connections take odd ports
+    let seed = std::process::id() as u64 * 7919
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() as u64)
+            .unwrap_or(0);
+    let port = (0..500u64)
+        .map(|i| 20_000 + ((seed + i * 104_729) % 12_000) as u16)
+        .find(|&p| {
+            std::net::TcpListener::bind(("0.0.0.0", p)).is_ok()
+                && std::net::TcpListener::bind(("0.0.0.0", p + 1)).is_ok()
+        })
         .expect("two free ports");
     let out = Command::new(conform_bin())
         .current_dir(tmp.path())
