@@ -81,7 +81,7 @@ fn build(a: &AppArgs) -> Result<AppCheck, String> {
             ));
         }
         let mut merged = e.env.clone();
-        merged.extend(env.drain(..));
+        merged.append(&mut env);
         env = merged;
         let name = a
             .name

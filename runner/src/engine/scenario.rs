@@ -310,31 +310,6 @@ fn figures(values: BTreeMap<String, f64>, obs: &Observed) -> Figures {
     f
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    fn c(passed: bool) -> CheckResult {
-        CheckResult {
-            name: "x".into(),
-            passed,
-            expected: String::new(),
-            observed: String::new(),
-        }
-    }
-
-    #[rstest]
-    #[case(Level::Must, vec![c(true), c(true)], Verdict::Pass)]
-    #[case(Level::Must, vec![c(true), c(false)], Verdict::Fail)]
-    #[case(Level::Should, vec![c(false)], Verdict::NonStrict)]
-    #[case(Level::Should, vec![c(true)], Verdict::Pass)]
-    #[case(Level::Info, vec![c(false)], Verdict::Informational)]
-    fn verdicts(#[case] level: Level, #[case] checks: Vec<CheckResult>, #[case] v: Verdict) {
-        assert_eq!(verdict_of(level, &checks), v);
-    }
-}
-
 /// What a step span did, for the timeline: `reload 723 ms`, `start 1.2 s, exit 1`,
 /// `load main 2.8 s: 0 of 2782 failed` (a load's real duration, from its start to its end).
 fn span_label(
@@ -360,5 +335,30 @@ fn span_label(
     match s.exit {
         Some(c) if c != 0 => format!("{} {took}, exit {c}", s.kind),
         _ => format!("{} {took}", s.kind),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn c(passed: bool) -> CheckResult {
+        CheckResult {
+            name: "x".into(),
+            passed,
+            expected: String::new(),
+            observed: String::new(),
+        }
+    }
+
+    #[rstest]
+    #[case(Level::Must, vec![c(true), c(true)], Verdict::Pass)]
+    #[case(Level::Must, vec![c(true), c(false)], Verdict::Fail)]
+    #[case(Level::Should, vec![c(false)], Verdict::NonStrict)]
+    #[case(Level::Should, vec![c(true)], Verdict::Pass)]
+    #[case(Level::Info, vec![c(false)], Verdict::Informational)]
+    fn verdicts(#[case] level: Level, #[case] checks: Vec<CheckResult>, #[case] v: Verdict) {
+        assert_eq!(verdict_of(level, &checks), v);
     }
 }

@@ -85,7 +85,7 @@ fn every_scenario_and_row_carries_what_the_filter_reads() {
             }
         );
         // the section and its table-of-contents row
-        assert_eq!(html.matches(&attrs).count() >= 2, true, "{attrs}");
+        assert!(html.matches(&attrs).count() >= 2, "{attrs}");
         let cb = format!("name=\"verdict\" value=\"{}\"", r.verdict.as_str());
         assert!(html.contains(&cb), "no checkbox {cb}");
     }
@@ -109,7 +109,7 @@ fn worker_bars_are_labelled_by_instance_and_thin_out_when_many() {
     assert_eq!(labels(16), (16, false, true));
     let (n64, rotated, by_instance) = labels(64);
     assert!(rotated && by_instance);
-    assert!(n64 < 64 && n64 >= 32, "{n64} labels for 64 bars");
+    assert!((32..64).contains(&n64), "{n64} labels for 64 bars");
 }
 
 #[test]
