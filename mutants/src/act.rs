@@ -145,7 +145,11 @@ pub fn run(spec: &Spec, refpm: &Refpm, args: &[String]) -> Result<i32, Error> {
             let a = rewrite_ecosystem(args, &|o| {
                 o.remove("kill_timeout");
             })?;
-            refpm.forward(&drop_flag(&drop_flag(&a, "--kill-timeout", true), "-k", true))
+            refpm.forward(&drop_flag(
+                &drop_flag(&a, "--kill-timeout", true),
+                "-k",
+                true,
+            ))
         }
         (Mutant::NoDrain, "start") => {
             let a = rewrite_ecosystem(args, &|o| {
@@ -186,7 +190,8 @@ pub fn run(spec: &Spec, refpm: &Refpm, args: &[String]) -> Result<i32, Error> {
             })?;
             refpm.forward(&a)
         }
-        (Mutant::ScaleOffByOne, "scale") => match args.get(2).and_then(|t| args::scale_plus_one(t)) {
+        (Mutant::ScaleOffByOne, "scale") => match args.get(2).and_then(|t| args::scale_plus_one(t))
+        {
             Some(to) => refpm.forward(&["scale".into(), target, to]),
             None => refpm.forward(args),
         },
@@ -226,7 +231,11 @@ pub fn run(spec: &Spec, refpm: &Refpm, args: &[String]) -> Result<i32, Error> {
         }
         (Mutant::DaemonKillOrphans, "start") => {
             let shim = crate::shim::write_node_shim(&home())?;
-            refpm.forward(&set_flag(args, "--interpreter", &shim.display().to_string()))
+            refpm.forward(&set_flag(
+                args,
+                "--interpreter",
+                &shim.display().to_string(),
+            ))
         }
         (Mutant::StarveWorkers, "start") => {
             let code = refpm.forward(args)?;
@@ -273,7 +282,12 @@ fn scale_down_zero_first(refpm: &Refpm, args: &[String]) -> Result<i32, Error> {
         return refpm.forward(args);
     }
     // instance 0 first, then the highest pm_ids
-    procs.sort_by_key(|p| (instance_of(p).as_deref() != Some("0"), u64::MAX - pm_id_of(p)));
+    procs.sort_by_key(|p| {
+        (
+            instance_of(p).as_deref() != Some("0"),
+            u64::MAX - pm_id_of(p),
+        )
+    });
     let victims = procs.len() - to;
     for p in procs.iter().take(victims) {
         let c = refpm.forward(&["delete".into(), pm_id_of(p).to_string()])?;

@@ -148,7 +148,10 @@ mod tests {
 
     #[test]
     fn ecosystem_and_scale() {
-        assert_eq!(ecosystem_arg(&v("start ecosystem.json --only app")), Some(1));
+        assert_eq!(
+            ecosystem_arg(&v("start ecosystem.json --only app")),
+            Some(1)
+        );
         assert_eq!(ecosystem_arg(&v("start app.js")), None);
         assert_eq!(scale_plus_one("2").as_deref(), Some("3"));
         assert_eq!(scale_plus_one("+1").as_deref(), Some("+2"));
@@ -157,7 +160,8 @@ mod tests {
 
     #[test]
     fn maps_every_app() {
-        let mut doc = serde_json::json!({"apps": [{"name": "a", "wait_ready": true}, {"name": "b"}]});
+        let mut doc =
+            serde_json::json!({"apps": [{"name": "a", "wait_ready": true}, {"name": "b"}]});
         map_apps(&mut doc, &|o| {
             o.remove("wait_ready");
             o.insert("x".into(), 1.into());

@@ -164,7 +164,10 @@ pub const CATALOGUE: &[Spec] = &[
         name: "reload-stops-old-first",
         breaks: "an old worker is stopped only once its replacement is ready (stopped first)",
         mechanism: Args,
-        catches: &[c("reload/wait-ready/ready-first", &["replaced-after-ready"])],
+        catches: &[c(
+            "reload/wait-ready/ready-first",
+            &["replaced-after-ready"],
+        )],
     },
     Spec {
         mutant: ReloadRenumbers,
@@ -192,7 +195,10 @@ pub const CATALOGUE: &[Spec] = &[
         name: "wait-ready-ignored",
         breaks: "wait_ready: a process is online, and replaces an old one, only after it sent ready",
         mechanism: Args,
-        catches: &[c("graceful/start/online-after-ready", &["online-after-ready"])],
+        catches: &[c(
+            "graceful/start/online-after-ready",
+            &["online-after-ready"],
+        )],
     },
     Spec {
         mutant: ListenTimeoutZero,
@@ -214,7 +220,10 @@ pub const CATALOGUE: &[Spec] = &[
         breaks: "a stopped worker may finish its in-flight requests (SIGKILL 1 ms after SIGINT)",
         mechanism: Args,
         catches: &[
-            c("graceful/stop/in-flight-completes", &["in-flight-completed"]),
+            c(
+                "graceful/stop/in-flight-completes",
+                &["in-flight-completed"],
+            ),
             c("reload/under-load/graceful-2", &["failed-requests"]),
         ],
     },
@@ -258,7 +267,10 @@ pub const CATALOGUE: &[Spec] = &[
         name: "scale-down-drops-instance-zero",
         breaks: "an instance 0 exists at every moment (scale down deletes it first)",
         mechanism: Args,
-        catches: &[c("env/instance-zero/scale-down", &["exactly-one-instance-zero"])],
+        catches: &[c(
+            "env/instance-zero/scale-down",
+            &["exactly-one-instance-zero"],
+        )],
     },
     Spec {
         mutant: NegativeAsFork,
@@ -322,7 +334,10 @@ pub const CATALOGUE: &[Spec] = &[
         breaks: "the load balancer reaches every instance (all but instance 0 frozen once listening)",
         mechanism: Signals,
         catches: &[
-            c("distribution/tcp/every-instance", &["every-instance-serves"]),
+            c(
+                "distribution/tcp/every-instance",
+                &["every-instance-serves"],
+            ),
             c("distribution/http/fairness", &["fairness"]),
         ],
     },
@@ -363,10 +378,7 @@ mod tests {
         let names: BTreeSet<&str> = CATALOGUE.iter().map(|s| s.name).collect();
         assert_eq!(names.len(), CATALOGUE.len());
         for n in names {
-            assert!(
-                n.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
-                "{n}"
-            );
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{n}");
             assert_eq!(find(n).map(|s| s.name), Some(n));
         }
     }
@@ -387,7 +399,14 @@ mod tests {
             .flat_map(|s| s.catches.iter())
             .filter_map(|c| c.scenario.split('/').next())
             .collect();
-        for s in ["instances", "distribution", "reload", "graceful", "env", "faults"] {
+        for s in [
+            "instances",
+            "distribution",
+            "reload",
+            "graceful",
+            "env",
+            "faults",
+        ] {
             assert!(suites.contains(s), "no mutant for suite {s}");
         }
     }

@@ -111,7 +111,10 @@ mod tests {
         let mut online = json!({"pid": 0, "pm2_env": {"status": "launching"}});
         status(&mut online);
         shift_pid(&mut online, &["all".into()]);
-        assert_eq!(online, json!({"pid": 0, "pm2_env": {"status": "launching"}}));
+        assert_eq!(
+            online,
+            json!({"pid": 0, "pm2_env": {"status": "launching"}})
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ fn run(argv: &[String]) -> Result<i32, Error> {
             Ok(0)
         }
         "wrappers" => {
-            let (dir, refpm) = (argv.get(1).ok_or_else(usage)?, argv.get(2).ok_or_else(usage)?);
+            let (dir, refpm) = (
+                argv.get(1).ok_or_else(usage)?,
+                argv.get(2).ok_or_else(usage)?,
+            );
             let exe = std::env::current_exe().map_err(|e| Error::Usage(e.to_string()))?;
             for p in shim::write_wrappers(Path::new(dir), &exe, Path::new(refpm))? {
                 println!("{}", p.display());
@@ -40,7 +43,10 @@ fn run(argv: &[String]) -> Result<i32, Error> {
             Err(shim::node_shim(Path::new(node), &argv[2..]))
         }
         "starve" => {
-            let (refpm, app) = (argv.get(1).ok_or_else(usage)?, argv.get(2).ok_or_else(usage)?);
+            let (refpm, app) = (
+                argv.get(1).ok_or_else(usage)?,
+                argv.get(2).ok_or_else(usage)?,
+            );
             shim::starve(&Refpm::new(PathBuf::from(refpm)), app).map(|_| 0)
         }
         name => {

@@ -106,7 +106,10 @@ pub fn starve(refpm: &Refpm, name: &str) -> Result<(), Error> {
                 .iter()
                 .all(|p| status_of(p) == "online" && listening.contains(&pid_of(p)));
         if up {
-            for p in procs.iter().filter(|p| instance_of(p).as_deref() != Some("0")) {
+            for p in procs
+                .iter()
+                .filter(|p| instance_of(p).as_deref() != Some("0"))
+            {
                 let _ = kill(Pid::from_raw(pid_of(p) as i32), Signal::SIGSTOP);
             }
             return Ok(());
@@ -155,8 +158,12 @@ mod tests {
     #[test]
     fn wrappers_are_executable_scripts() {
         let d = tempfile::tempdir().unwrap();
-        let ps = write_wrappers(d.path(), Path::new("/x/conform-mutant"), Path::new("/y/refpm"))
-            .unwrap();
+        let ps = write_wrappers(
+            d.path(),
+            Path::new("/x/conform-mutant"),
+            Path::new("/y/refpm"),
+        )
+        .unwrap();
         assert_eq!(ps.len(), crate::catalogue::CATALOGUE.len());
         let text = std::fs::read_to_string(&ps[0]).unwrap();
         assert!(text.starts_with("#!/bin/sh\n"));

@@ -10,10 +10,12 @@
 //!   recording every request and a coordinated-omission-corrected latency histogram.
 //! - [`engine`] runs scenarios and emits [`model::RunEvent`]s; it never prints.
 //! - [`report`] consumes events: terminal progress, `results.json`, `junit.xml`, `index.html`.
+//! - [`builtin`] holds the suites and fixtures embedded at build time, unpacked to a cache at run time.
 //! - [`model`] is the plain-data result model shared by both sides; [`exit`] the exit-code table.
 
 pub mod app;
 pub mod bench;
+pub mod builtin;
 pub mod cli;
 pub mod engine;
 pub mod exit;

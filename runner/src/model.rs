@@ -21,6 +21,49 @@ pub enum Level {
     Info,
 }
 
+/// Where the promise a scenario checks is written.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum PromiseSource {
+    /// The cluster-mode guide's own sentence (the quote is from the guide).
+    #[default]
+    Guide,
+    /// PM2's documented behaviour elsewhere: the graceful-shutdown tutorial the guide links, the
+    /// ecosystem-file docs (the quote is from those pages).
+    Pm2Docs,
+    /// A policy of this kit where the docs are silent (the quote says what the kit expects and why).
+    KitPolicy,
+}
+
+impl PromiseSource {
+    /// Every source, in the order reports group them.
+    pub const ALL: [PromiseSource; 3] = [
+        PromiseSource::Guide,
+        PromiseSource::Pm2Docs,
+        PromiseSource::KitPolicy,
+    ];
+
+    /// The kebab-case name used in suites and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromiseSource::Guide => "guide",
+            PromiseSource::Pm2Docs => "pm2-docs",
+            PromiseSource::KitPolicy => "kit-policy",
+        }
+    }
+
+    /// A heading for reports.
+    pub fn title(self) -> &'static str {
+        match self {
+            PromiseSource::Guide => "the cluster-mode guide",
+            PromiseSource::Pm2Docs => "PM2's documentation elsewhere",
+            PromiseSource::KitPolicy => "kit policy",
+        }
+    }
+}
+
 /// The outcome of one scenario against one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -176,8 +219,11 @@ pub struct ScenarioResult {
     pub id: String,
     /// Suite the scenario came from (`reload`).
     pub suite: String,
-    /// The guide's sentence it checks, quoted verbatim.
+    /// The sentence it checks, quoted verbatim.
     pub quote: String,
+    /// Where that sentence is written.
+    #[serde(default)]
+    pub source: PromiseSource,
     /// Its level.
     pub level: Level,
     /// Its verdict.

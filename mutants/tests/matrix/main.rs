@@ -125,7 +125,8 @@ fn run_mutant(spec: &Spec, wrapper: &Path, conform: &Path, reports: &Path) -> Ro
                 }
             }
         }
-        row.scenarios.push((c.scenario.to_string(), verdict, failed));
+        row.scenarios
+            .push((c.scenario.to_string(), verdict, failed));
     }
     row
 }
@@ -189,7 +190,8 @@ fn every_mutant_is_killed_by_the_check_naming_its_promise() {
     rows.sort_by_key(|(i, _, _)| *i);
     let rows: Vec<Row> = rows.into_iter().map(|(_, r, _)| r).collect();
 
-    let readme_suites = std::fs::read_to_string(workspace().join("suites/README.md")).expect("read");
+    let readme_suites =
+        std::fs::read_to_string(workspace().join("suites/README.md")).expect("read");
     let checks = table::documented_checks(&readme_suites);
     let md = table::render(&rows, &checks, UNCATCHABLE);
     let out_dir = workspace().join("target/mutants");
@@ -239,6 +241,9 @@ fn every_mutant_is_killed_by_the_check_naming_its_promise() {
             "check kinds of suites/README.md no mutant is caught by (add a mutant or list them in UNCATCHABLE): {uncovered:?}"
         );
         let stale: Vec<&&str> = listed.iter().filter(|n| !checks.contains(**n)).collect();
-        assert!(stale.is_empty(), "UNCATCHABLE lists unknown checks: {stale:?}");
+        assert!(
+            stale.is_empty(),
+            "UNCATCHABLE lists unknown checks: {stale:?}"
+        );
     }
 }

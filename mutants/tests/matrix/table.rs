@@ -98,7 +98,11 @@ pub fn render(rows: &[Row], checks: &BTreeSet<String>, uncatchable: &[(&str, &st
             s.push_str(mark);
             s.push_str(" | ");
         }
-        s.push_str(if r.killed() { "killed |\n" } else { "**survived** |\n" });
+        s.push_str(if r.killed() {
+            "killed |\n"
+        } else {
+            "**survived** |\n"
+        });
     }
     s.push_str(
         "\n● the check naming the broken promise failed · ○ another check failed too · ✗ the check that should have failed passed\n\n",
@@ -128,17 +132,30 @@ pub fn render(rows: &[Row], checks: &BTreeSet<String>, uncatchable: &[(&str, &st
             .iter()
             .map(|(id, v, _)| format!("`{id}` ({v})"))
             .collect();
-        s.push_str(&format!("| `{}` | {} | {} |\n", r.name, r.breaks, by.join(", ")));
+        s.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            r.name,
+            r.breaks,
+            by.join(", ")
+        ));
     }
     s
 }
 
 /// `text` with the part between `<!-- {tag}:start -->` and `<!-- {tag}:end -->` replaced by `body`.
 pub fn splice(text: &str, tag: &str, body: &str) -> Option<String> {
-    let (a, b) = (format!("<!-- {tag}:start -->"), format!("<!-- {tag}:end -->"));
+    let (a, b) = (
+        format!("<!-- {tag}:start -->"),
+        format!("<!-- {tag}:end -->"),
+    );
     let i = text.find(&a)? + a.len();
     let j = text[i..].find(&b)? + i;
-    Some(format!("{}\n{}\n{}", &text[..i], body.trim_end(), &text[j..]))
+    Some(format!(
+        "{}\n{}\n{}",
+        &text[..i],
+        body.trim_end(),
+        &text[j..]
+    ))
 }
 
 /// Failing checks of one scenario result from `results.json`.

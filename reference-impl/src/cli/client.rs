@@ -7,7 +7,9 @@ use std::process::{Command as Proc, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::home::Home;
-use crate::protocol::{Command, PROTOCOL_VERSION, Request, Response};
+use crate::protocol::{
+    Command, PROTOCOL_VERSION, Reader, Request, Response, VersionMismatch, check_version,
+};
 
 /// How long the CLI waits for a new daemon to answer.
 const SPAWN_DEADLINE: Duration = Duration::from_secs(10);
@@ -16,11 +18,6 @@ const REPLY_DEADLINE: Duration = Duration::from_secs(3600);
 
 /// Longest a query (ping, list) may take.
 const QUICK_DEADLINE: Duration = Duration::from_secs(30);
-
-enum Kind {
-    Quick,
-    Slow,
-}
 
 /// Errors reaching the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +36,9 @@ pub enum ClientError {
     /// Bad reply.
     #[error("bad reply from the daemon: {0}")]
     Reply(String),
+    /// The daemon speaks another protocol version.
+    #[error(transparent)]
+    Version(#[from] VersionMismatch),
 }
 
 /// Connects to a running daemon, if one answers.
@@ -48,18 +48,14 @@ pub fn connect(home: &Home) -> Option<UnixStream> {
 
 /// Sends one request on a stream and reads the reply.
 pub fn exchange(mut s: UnixStream, cmd: Command) -> Result<Response, ClientError> {
-    let cmd_kind = match cmd {
-        Command::Ping | Command::List | Command::Exists { .. } => Kind::Quick,
-        _ => Kind::Slow,
-    };
+    // Queries answer at once; only actions that wait for processes may take long.
+    let quick = cmd.is_quick();
     let mut line = serde_json::to_vec(&Request {
         version: PROTOCOL_VERSION,
         cmd,
     })
     .map_err(|e| ClientError::Reply(e.to_string()))?;
     line.push(b'\n');
-    // Queries answer at once; only actions that wait for processes may take long.
-    let quick = matches!(cmd_kind, Kind::Quick);
     s.set_read_timeout(Some(if quick {
         QUICK_DEADLINE
     } else {
@@ -90,24 +86,8 @@ pub fn exchange(mut s: UnixStream, cmd: Command) -> Result<Response, ClientError
             "connection closed without a reply".into(),
         ));
     }
-    let resp: Response = serde_json::from_str(&reply).map_err(|e| {
-        let v = serde_json::from_str::<serde_json::Value>(&reply)
-            .ok()
-            .and_then(|v| v.get("version").and_then(|x| x.as_u64()));
-        match v {
-            Some(v) if v != PROTOCOL_VERSION as u64 => ClientError::Reply(format!(
-                "protocol version mismatch: the daemon speaks {v}, this CLI {PROTOCOL_VERSION}; run `refpm kill`"
-            )),
-            _ => ClientError::Reply(e.to_string()),
-        }
-    })?;
-    if resp.version != PROTOCOL_VERSION {
-        return Err(ClientError::Reply(format!(
-            "protocol version mismatch: the daemon speaks {}, this CLI {PROTOCOL_VERSION}; run `refpm kill`",
-            resp.version
-        )));
-    }
-    Ok(resp)
+    check_version(&reply, Reader::Cli)?;
+    serde_json::from_str(&reply).map_err(|e| ClientError::Reply(e.to_string()))
 }
 
 /// Connects, spawning the daemon first when none answers. `announce` prints PM2's spawn lines.

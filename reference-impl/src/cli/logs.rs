@@ -8,23 +8,18 @@ use super::render::tail;
 use super::{Ui, call};
 use crate::home::Home;
 use crate::protocol::Command;
+use crate::protocol::record::ProcessRecord;
 
 /// Runs `logs`.
 pub fn logs(ui: &Ui, home: &Home, a: LogsArgs) -> Result<i32, String> {
     let target = a.target.clone().unwrap_or_else(|| "all".into());
     let r = call(ui, home, Command::List, true)?;
     let list = r.list.unwrap_or_default();
-    let id: Option<u64> = target.parse().ok();
-    let procs: Vec<&serde_json::Value> = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| {
-            target == "all"
-                || p["name"].as_str() == Some(&target)
-                || (id.is_some() && p["pm_id"].as_u64() == id)
-        })
-        .collect();
+    let procs: Vec<&ProcessRecord> = if target == "all" {
+        list.iter().collect()
+    } else {
+        super::render::select(&list, &target)
+    };
     if !a.raw {
         ui.out(format!(
             "[TAILING] Tailing last {} lines for [{target}] process (change the value with --lines option)",
@@ -36,19 +31,12 @@ pub fn logs(ui: &Ui, home: &Home, a: LogsArgs) -> Result<i32, String> {
         files.push((home.daemon_log().display().to_string(), "PM2".into()));
     }
     for p in &procs {
-        let prefix = format!("{}|{}", p["pm_id"], p["name"].as_str().unwrap_or(""));
-        let e = &p["pm2_env"];
+        let prefix = format!("{}|{}", p.pm_id, p.name);
         if !a.err {
-            files.push((
-                e["pm_out_log_path"].as_str().unwrap_or("").to_string(),
-                prefix.clone(),
-            ));
+            files.push((p.pm2_env.pm_out_log_path.clone(), prefix.clone()));
         }
         if !a.out {
-            files.push((
-                e["pm_err_log_path"].as_str().unwrap_or("").to_string(),
-                prefix,
-            ));
+            files.push((p.pm2_env.pm_err_log_path.clone(), prefix));
         }
     }
     for (path, prefix) in &files {

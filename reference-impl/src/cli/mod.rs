@@ -14,7 +14,7 @@ use clap::Parser;
 
 use crate::config::{is_config_file, load_ecosystem};
 use crate::home::Home;
-use crate::protocol::{Command, Line, Response, ScaleRequest, Target, TargetRequest};
+use crate::protocol::{Command, Line, Response, ScaleRequest, Target, TargetRequest, Verb};
 use args::{Cli, Cmd, OpArgs};
 
 /// Output switches shared by the commands.
@@ -111,10 +111,10 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
     match cmd {
         Cmd::Daemon => Ok(crate::daemon::run(home.clone())),
         Cmd::Start(a) => start::start(ui, home, *a),
-        Cmd::Stop(a) => operate(ui, home, a, Op::Stop),
-        Cmd::Restart(a) => operate(ui, home, a, Op::Restart),
-        Cmd::Reload(a) => operate(ui, home, a, Op::Reload),
-        Cmd::Delete(a) => operate(ui, home, a, Op::Delete),
+        Cmd::Stop(a) => operate(ui, home, a, Verb::Stop),
+        Cmd::Restart(a) => operate(ui, home, a, Verb::Restart),
+        Cmd::Reload(a) => operate(ui, home, a, Verb::Reload),
+        Cmd::Delete(a) => operate(ui, home, a, Verb::Delete),
         Cmd::Scale { name, number } => {
             let r = call(
                 ui,
@@ -128,10 +128,11 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
         }
         Cmd::Jlist => {
             let r = call(ui, home, Command::List, false)?;
-            let list = r.list.unwrap_or(serde_json::Value::Array(vec![]));
+            let list = r.list.unwrap_or_default();
+            let text = serde_json::to_string(&list).map_err(|e| e.to_string())?;
             use std::io::Write;
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(list.to_string().as_bytes());
+            let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
             Ok(0)
         }
@@ -159,14 +160,9 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
             let r = call(ui, home, Command::List, true)?;
             let list = r.list.unwrap_or_default();
             let pids: Vec<String> = list
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|p| {
-                    name.as_deref()
-                        .is_none_or(|n| p["name"].as_str() == Some(n))
-                })
-                .map(|p| p["pid"].to_string())
+                .iter()
+                .filter(|p| name.as_deref().is_none_or(|n| p.name == n))
+                .map(|p| p.pid.to_string())
                 .collect();
             // PM2 prints an empty line when nothing matches.
             println!("{}", pids.join("\n"));
@@ -181,16 +177,8 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Op {
-    Stop,
-    Restart,
-    Reload,
-    Delete,
-}
-
 /// stop/restart/reload/delete: targets are names, ids, `all`, script paths or ecosystem files.
-fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Op) -> Result<i32, String> {
+fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Verb) -> Result<i32, String> {
     let parallel = match &a.parallel {
         None => None,
         Some(p) => match p.parse::<usize>() {
@@ -205,14 +193,14 @@ fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Op) -> Result<i32, String> {
     };
     let has_file = a.targets.iter().any(|t| is_config_file(t));
     if let (Some(env), false) = (&a.env, has_file)
-        && matches!(op, Op::Restart | Op::Reload)
+        && matches!(op, Verb::Restart | Verb::Reload)
     {
         ui.err(format!(
             "[PM2][ERROR] Using --env [{env}] without passing the ecosystem.config.js does not work"
         ));
         return Ok(1);
     }
-    if op == Op::Reload && a.targets.len() > 1 {
+    if op == Verb::Reload && a.targets.len() > 1 {
         ui.err("[PM2][ERROR] reload takes exactly one target");
         return Ok(1);
     }
@@ -235,13 +223,8 @@ fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Op) -> Result<i32, String> {
     let mut code = 0;
     let mut last = None;
     for req in requests {
-        let cmd = match op {
-            Op::Stop => Command::Stop(req),
-            Op::Restart => Command::Restart(req),
-            Op::Reload => Command::Reload(req),
-            Op::Delete => Command::Delete(req),
-        };
-        if op == Op::Restart {
+        let cmd = Command::operate(op, req);
+        if op == Verb::Restart {
             ui.out("Use --update-env to update environment variables");
         }
         let r = call(ui, home, cmd, true)?;
@@ -251,7 +234,7 @@ fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Op) -> Result<i32, String> {
         }
         last = Some(r);
     }
-    if op != Op::Reload
+    if op != Verb::Reload
         && let Some(r) = last
     {
         print_table(ui, &r);
@@ -268,7 +251,7 @@ fn kill(ui: &Ui, home: &Home) -> Result<i32, String> {
         ui.out("[PM2] [v] PM2 Daemon Stopped");
         return Ok(0);
     };
-    let pid: Option<i32> = std::fs::read_to_string(home.pid_file())
+    let pid: Option<u32> = std::fs::read_to_string(home.pid_file())
         .ok()
         .and_then(|s| s.trim().parse().ok());
     match client::exchange(stream, Command::Kill) {
@@ -279,22 +262,11 @@ fn kill(ui: &Ui, home: &Home) -> Result<i32, String> {
     }
     if let Some(pid) = pid {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while std::time::Instant::now() < deadline && pid_alive(pid) {
+        while std::time::Instant::now() < deadline && osfacts::alive(pid) {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
     Ok(0)
-}
-
-/// True while `pid` exists and is not a zombie.
-pub(crate) fn pid_alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => s
-            .rfind(')')
-            .and_then(|i| s[i + 1..].split_whitespace().next())
-            .is_some_and(|st| st != "Z" && st != "X"),
-        Err(_) => false,
-    }
 }
 
 /// Loads the apps of an ecosystem file for `start`/`stop`/`reload`/…: `--only a,b` (split on `,` or

@@ -1,21 +1,7 @@
 //! Human output: the process table, `describe`, `pid`, and log tails.
 
-use serde_json::Value;
-
 use crate::daemon::table::now_ms;
-
-fn s<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
-    path.iter()
-        .fold(v, |v, k| v.get(*k).unwrap_or(&Value::Null))
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(x) => x.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
+use crate::protocol::record::{ProcessRecord, Status};
 
 /// PM2-style duration: `12s`, `5m`, `3h`, `2D`.
 pub fn human_duration(ms: u64) -> String {
@@ -44,40 +30,34 @@ pub fn human_mem(bytes: u64) -> String {
     }
 }
 
+fn uptime(r: &ProcessRecord) -> String {
+    if r.pm2_env.status == Status::Online {
+        human_duration(now_ms().saturating_sub(r.pm2_env.pm_uptime))
+    } else {
+        "0".into()
+    }
+}
+
 /// The `list` table (rows sorted by name, then id).
-pub fn table(list: &Value) -> String {
-    let mut rows: Vec<&Value> = list
-        .as_array()
-        .map(|a| a.iter().collect())
-        .unwrap_or_default();
-    rows.sort_by(|a, b| {
-        (text(s(a, &["name"])), s(a, &["pm_id"]).as_u64())
-            .cmp(&(text(s(b, &["name"])), s(b, &["pm_id"]).as_u64()))
-    });
+pub fn table(list: &[ProcessRecord]) -> String {
+    let mut rows: Vec<&ProcessRecord> = list.iter().collect();
+    rows.sort_by(|a, b| (&a.name, a.pm_id).cmp(&(&b.name, b.pm_id)));
     let header = [
         "id", "name", "mode", "pid", "uptime", "\u{21ba}", "status", "cpu", "mem",
     ];
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for r in rows {
-        let status = text(s(r, &["pm2_env", "status"]));
-        let mode = text(s(r, &["pm2_env", "exec_mode"])).replace("_mode", "");
-        let uptime = if status == "online" {
-            human_duration(
-                now_ms().saturating_sub(s(r, &["pm2_env", "pm_uptime"]).as_u64().unwrap_or(0)),
-            )
-        } else {
-            "0".into()
-        };
+        let e = &r.pm2_env;
         cells.push(vec![
-            text(s(r, &["pm_id"])),
-            text(s(r, &["name"])),
-            mode,
-            text(s(r, &["pid"])),
-            uptime,
-            text(s(r, &["pm2_env", "restart_time"])),
-            status,
-            format!("{}%", s(r, &["monit", "cpu"]).as_f64().unwrap_or(0.0)),
-            human_mem(s(r, &["monit", "memory"]).as_u64().unwrap_or(0)),
+            r.pm_id.to_string(),
+            r.name.clone(),
+            e.exec_mode.as_str().replace("_mode", ""),
+            r.pid.to_string(),
+            uptime(r),
+            e.restart_time.to_string(),
+            e.status.as_str().to_string(),
+            format!("{}%", r.monit.cpu),
+            human_mem(r.monit.memory),
         ]);
     }
     let widths: Vec<usize> = (0..header.len())
@@ -109,69 +89,68 @@ pub fn table(list: &Value) -> String {
     out.join("\n")
 }
 
+/// The records `target` names: a numeric id, or a name.
+pub fn select<'a>(list: &'a [ProcessRecord], target: &str) -> Vec<&'a ProcessRecord> {
+    let id: Option<u32> = target.parse().ok();
+    list.iter()
+        .filter(|p| p.name == target || id == Some(p.pm_id))
+        .collect()
+}
+
 /// `describe` output for the processes matching `target` (id when numeric, or name).
-pub fn describe(list: &Value, target: &str) -> Option<String> {
-    let id: Option<u64> = target.parse().ok();
-    let matches: Vec<&Value> = list
-        .as_array()?
-        .iter()
-        .filter(|p| {
-            text(s(p, &["name"])) == target || (id.is_some() && s(p, &["pm_id"]).as_u64() == id)
-        })
-        .collect();
+pub fn describe(list: &[ProcessRecord], target: &str) -> Option<String> {
+    let matches = select(list, target);
     if matches.is_empty() {
         return None;
     }
     let mut out = vec![];
     for p in matches {
-        let e = s(p, &["pm2_env"]);
+        let e = &p.pm2_env;
         out.push(format!(
             " Describing process with id {} - name {} ",
-            text(s(p, &["pm_id"])),
-            text(s(p, &["name"]))
+            p.pm_id, p.name
         ));
-        let created = s(e, &["created_at"]).as_u64();
-        let var = text(s(e, &["instance_var"]));
         let rows: Vec<(&str, String)> = vec![
-            ("status", text(s(e, &["status"]))),
-            ("name", text(s(p, &["name"]))),
-            ("namespace", text(s(e, &["namespace"]))),
-            ("restarts", text(s(e, &["restart_time"]))),
+            ("status", e.status.as_str().to_string()),
+            ("name", p.name.clone()),
+            ("namespace", e.namespace.clone()),
+            ("restarts", e.restart_time.to_string()),
+            ("uptime", uptime(p)),
+            ("pid", p.pid.to_string()),
+            ("script path", e.pm_exec_path.clone()),
+            ("script args", e.args.join(" ")),
+            ("error log path", e.pm_err_log_path.clone()),
+            ("out log path", e.pm_out_log_path.clone()),
+            ("pid path", e.pm_pid_path.clone()),
+            ("interpreter", e.exec_interpreter.clone()),
             (
-                "uptime",
-                if text(s(e, &["status"])) == "online" {
-                    human_duration(
-                        now_ms().saturating_sub(s(e, &["pm_uptime"]).as_u64().unwrap_or(0)),
-                    )
-                } else {
-                    "0".into()
-                },
+                "node.js version",
+                e.node_version.clone().unwrap_or_else(|| "N/A".into()),
             ),
-            ("pid", text(s(p, &["pid"]))),
-            ("script path", text(s(e, &["pm_exec_path"]))),
-            (
-                "script args",
-                s(e, &["args"])
-                    .as_array()
-                    .map(|a| a.iter().map(text).collect::<Vec<_>>().join(" "))
-                    .unwrap_or_default(),
-            ),
-            ("error log path", text(s(e, &["pm_err_log_path"]))),
-            ("out log path", text(s(e, &["pm_out_log_path"]))),
-            ("pid path", text(s(e, &["pm_pid_path"]))),
-            ("interpreter", text(s(e, &["exec_interpreter"]))),
-            ("exec cwd", text(s(e, &["pm_cwd"]))),
-            ("exec mode", text(s(e, &["exec_mode"]))),
-            ("instances", text(s(e, &["instances"]))),
+            ("exec cwd", e.pm_cwd.clone()),
+            ("exec mode", e.exec_mode.as_str().to_string()),
+            ("instances", e.instances.to_string()),
             (
                 "instance var",
-                format!("{var}={}", text(s(e, &[var.as_str()]))),
+                format!(
+                    "{}={}",
+                    e.instance_var,
+                    e.instance_value()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default()
+                ),
             ),
-            ("lb policy", text(s(e, &["lb_policy"]))),
-            ("unstable restarts", text(s(e, &["unstable_restarts"]))),
+            (
+                "lb policy",
+                serde_json::to_value(e.lb_policy)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            ),
+            ("unstable restarts", e.unstable_restarts.to_string()),
             (
                 "created at",
-                created
+                e.created_at
                     .map(|c| format!("{c} (ms epoch)"))
                     .unwrap_or_else(|| "N/A".into()),
             ),
@@ -210,8 +189,11 @@ mod tests {
 
     #[test]
     fn table_has_rows() {
-        let v = serde_json::json!([{"pid":1,"name":"web","pm_id":0,"monit":{"memory":0,"cpu":0},
-            "pm2_env":{"status":"stopped","exec_mode":"fork_mode","restart_time":0}}]);
+        let v: Vec<ProcessRecord> = serde_json::from_value(
+            serde_json::json!([{"pid":1,"name":"web","pm_id":0,"monit":{"memory":0,"cpu":0},
+            "pm2_env":{"status":"stopped","exec_mode":"fork_mode","restart_time":0}}]),
+        )
+        .unwrap();
         let t = table(&v);
         assert!(t.contains("web") && t.contains("stopped") && t.contains("fork"));
     }

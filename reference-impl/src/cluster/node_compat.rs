@@ -1,9 +1,9 @@
 //! What refpm's cluster primary does differently because of one Node (or Bun) version: the one place
 //! that says which runtime needs what, and why. The cluster wire protocol itself (`queryServer`,
-//! `newconn`, `disconnect`, handle ACKs) is byte-for-byte the same on Node 18, 20, 22, 24 and 26: the
-//! workers' `lib/internal/cluster/child.js`, `round_robin_handle.js`, `shared_handle.js` and
-//! `lib/internal/child_process.js` do not differ between 24.22.3 and 26.12.1 (26 only drops the
-//! deprecated `ChildProcess._channel`).
+//! `newconn`, `disconnect`, handle ACKs) did not change in Node 26: the sources embedded in the 24.22.3
+//! and 26.12.1 binaries have the same `lib/internal/cluster/child.js`, `round_robin_handle.js`,
+//! `shared_handle.js`, `lib/net.js`, and a `lib/internal/child_process.js` that only drops the
+//! deprecated `ChildProcess._channel`. What changed is `lib/_http_server.js`'s native connection list.
 //!
 //! # Node 26: `server.close()` destroys connections that have not sent a request yet
 //!
@@ -33,6 +33,23 @@
 //! Not covered: `shared` policy (workers accept themselves; the primary never sees the connections)
 //! and Unix socket servers (the kernel keeps no byte counts for them: [`super::uptake::Uptake::Unknown`]
 //! releases at once, as before).
+
+//! # Bun (measured with 1.4.5, which reports `process.versions.node` 26.3.0)
+//!
+//! Bun implements the worker side of `node:cluster` with its own framing on the json channel
+//! ([`super::protocol::Dialect::Bun`]): every internal message starts with the byte `0x02` (the
+//! channel's reader strips it and marks the peer as Bun; internal messages without it are ignored by
+//! Bun), and a message carrying an fd is the message itself with `"$hasHandle":true` instead of Node's
+//! `NODE_HANDLE` wrapper (a `NODE_HANDLE` line of type `net.Native` makes Bun fail with "failed to parse
+//! handle"; one without `$hasHandle` reaches `onClusterConnection` without its fd and crashes the
+//! worker). `NODE_HANDLE_ACK` is the same as Node's. With that framing `node:net` servers work in both
+//! policies: `queryServer`, `newconn`, `disconnect` and `close` behave as in Node.
+//!
+//! Where it stops: Bun's `node:http` (and `Bun.serve`) server never sends `queryServer`: in a cluster
+//! worker it binds the port itself with `SO_REUSEPORT` and only reports `listening`. Connections are then
+//! spread by the kernel, never pass through refpm, and the hold above cannot apply; connections queued on
+//! a replaced worker's listener when it closes are reset by Linux (unless `net.ipv4.tcp_migrate_req`).
+//! Fork mode needs nothing special: user messages are plain JSON lines as in Node.
 
 use std::time::Duration;
 

@@ -19,8 +19,10 @@ pub enum Uptake {
     Unknown,
 }
 
-/// `TCP_ESTABLISHED` in `tcpi_state`.
+/// `tcpi_state` values (`include/net/tcp_states.h`).
 const TCP_ESTABLISHED: u8 = 1;
+const TCP_CLOSE: u8 = 7;
+const TCP_CLOSE_WAIT: u8 = 8;
 
 fn ioctl_int(fd: RawFd, req: libc::c_ulong) -> Option<libc::c_int> {
     let mut n: libc::c_int = 0;
@@ -55,12 +57,18 @@ pub fn uptake(fd: RawFd) -> Uptake {
         return Uptake::Unknown;
     };
     let inq = u64::try_from(inq).unwrap_or(0);
-    if ti.tcpi_bytes_received > inq || ti.tcpi_bytes_acked > 0 || outq > 0 {
-        Uptake::Taken
-    } else if ti.tcpi_state != TCP_ESTABLISHED && inq == 0 {
-        Uptake::PeerGone
-    } else {
-        Uptake::Waiting
+    let wrote = ti.tcpi_bytes_acked > 0 || outq > 0;
+    match ti.tcpi_state {
+        TCP_ESTABLISHED if ti.tcpi_bytes_received > inq || wrote => Uptake::Taken,
+        TCP_ESTABLISHED => Uptake::Waiting,
+        // The client sent FIN (it counts one in bytes_received): a request may still wait in inq.
+        TCP_CLOSE_WAIT if ti.tcpi_bytes_received.saturating_sub(1) > inq || wrote => Uptake::Taken,
+        TCP_CLOSE_WAIT if inq == 0 => Uptake::PeerGone,
+        TCP_CLOSE_WAIT => Uptake::Waiting,
+        // Reset by the client.
+        TCP_CLOSE => Uptake::PeerGone,
+        // FIN_WAIT*, CLOSING, LAST_ACK, TIME_WAIT: the worker shut the connection down itself.
+        _ => Uptake::Taken,
     }
 }
 

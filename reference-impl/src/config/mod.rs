@@ -235,21 +235,7 @@ pub fn default_name(script: &Path) -> String {
         .unwrap_or_else(|| "app".into())
 }
 
-/// Finds an executable on a PATH string.
-pub fn which(bin: &str, path_env: Option<&str>) -> Option<PathBuf> {
-    if bin.contains('/') {
-        return Some(PathBuf::from(bin));
-    }
-    let path = path_env
-        .map(str::to_string)
-        .or_else(|| std::env::var("PATH").ok())?;
-    path.split(':').filter(|d| !d.is_empty()).find_map(|d| {
-        let p = Path::new(d).join(bin);
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(&p).ok()?;
-        (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(p)
-    })
-}
+pub use osfacts::which;
 
 /// Errors while loading configuration.
 #[derive(Debug, thiserror::Error)]

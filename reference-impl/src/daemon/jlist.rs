@@ -1,30 +1,20 @@
 //! PM2's `jlist` shape (§4) built from the table, with `monit` read from `/proc`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use super::job::Job;
-use super::table::{Status, Table};
+use super::node_version::NodeVersions;
+use super::table::Table;
 use crate::config::ExecMode;
+use crate::protocol::record::{Monit, Pm2Env, ProcessRecord, Status};
 
 /// Previous CPU samples, to compute a percentage between two calls.
 #[derive(Default)]
 pub struct MonitCache {
     samples: HashMap<u32, (u64, Instant)>,
-}
-
-fn clk_tck() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let v = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if v > 0 { v as f64 } else { 100.0 }
-}
-
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let v = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if v > 0 { v as u64 } else { 4096 }
 }
 
 fn uptime_secs() -> Option<f64> {
@@ -39,23 +29,14 @@ fn uptime_secs() -> Option<f64> {
 impl MonitCache {
     /// `(rss bytes, cpu %)` of a pid.
     pub fn sample(&mut self, pid: u32) -> (u64, f64) {
-        let rss = std::fs::read_to_string(format!("/proc/{pid}/statm"))
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-            .map(|pages| pages * page_size())
-            .unwrap_or(0);
-        let Some(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok() else {
+        let rss = osfacts::rss_bytes(pid).unwrap_or(0);
+        let Some(stat) = osfacts::stat(pid) else {
             return (rss, 0.0);
         };
-        let Some(close) = stat.rfind(')') else {
-            return (rss, 0.0);
-        };
-        let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        let num = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-        let ticks = num(11) + num(12);
-        let start = num(19);
+        let ticks = stat.utime + stat.stime;
+        let start = stat.starttime;
         let now = Instant::now();
-        let hz = clk_tck();
+        let hz = osfacts::clock_ticks();
         let cpu = match self.samples.get(&pid) {
             Some((prev, at)) if now.duration_since(*at).as_secs_f64() > 0.05 => {
                 (ticks.saturating_sub(*prev) as f64 / hz) / now.duration_since(*at).as_secs_f64()
@@ -80,8 +61,8 @@ impl MonitCache {
     }
 }
 
-/// The jlist array (sorted by pm_id).
-pub fn jlist(t: &Table, monit: &mut MonitCache) -> Value {
+/// The jlist records (sorted by pm_id).
+pub fn jlist(t: &Table, monit: &mut MonitCache, versions: &NodeVersions) -> Vec<ProcessRecord> {
     let live: Vec<u32> = t
         .jobs
         .values()
@@ -89,95 +70,78 @@ pub fn jlist(t: &Table, monit: &mut MonitCache) -> Value {
         .filter(|pid| *pid != 0)
         .collect();
     monit.retain(&live);
-    Value::Array(t.jobs.values().map(|p| entry(p, monit)).collect())
+    t.jobs
+        .values()
+        .map(|p| {
+            let mut r = record(p);
+            if r.pm2_env.status == Status::Online && r.pid != 0 {
+                let (memory, cpu) = monit.sample(r.pid);
+                r.monit = Monit { memory, cpu };
+            }
+            if p.spec.is_node {
+                r.pm2_env.node_version = versions.get(&p.spec.program);
+            }
+            r
+        })
+        .collect()
 }
 
-fn entry(p: &Job, monit: &mut MonitCache) -> Value {
+/// The record of a job (without `monit` and `node_version`): PM2's keys, built in this one place.
+pub fn record(p: &Job) -> ProcessRecord {
     let s = &p.spec;
     let c = p.counters();
-    let (memory, cpu) = if p.status() == Status::Online && p.pid() != 0 {
-        monit.sample(p.pid())
-    } else {
-        (0, 0.0)
-    };
-    let mut env = Map::new();
-    env.insert("status".into(), json!(p.status().as_str()));
-    env.insert("name".into(), json!(s.name));
-    env.insert("pm_id".into(), json!(p.pm_id));
-    env.insert("namespace".into(), json!("default"));
-    env.insert("exec_mode".into(), json!(s.exec_mode.as_str()));
-    env.insert("instances".into(), json!(p.instances));
-    env.insert("instance_var".into(), json!(s.instance_var));
-    env.insert(s.instance_var.clone(), json!(p.instance_value));
-    env.insert("restart_time".into(), json!(c.restart_time));
-    env.insert("unstable_restarts".into(), json!(c.unstable_restarts));
-    env.insert("pm_uptime".into(), json!(c.pm_uptime));
-    env.insert("created_at".into(), json!(c.created_at));
-    env.insert("pm_exec_path".into(), json!(s.script.display().to_string()));
-    env.insert("pm_cwd".into(), json!(s.cwd.display().to_string()));
-    env.insert(
-        "pm_out_log_path".into(),
-        json!(p.out_log.display().to_string()),
-    );
-    env.insert(
-        "pm_err_log_path".into(),
-        json!(p.err_log.display().to_string()),
-    );
-    env.insert(
-        "pm_pid_path".into(),
-        json!(p.pid_file.display().to_string()),
-    );
-    env.insert("unique_id".into(), json!(p.unique_id));
-    env.insert("autorestart".into(), json!(s.autorestart));
-    env.insert("treekill".into(), json!(true));
-    env.insert("kill_retry_time".into(), json!(100));
-    env.insert("args".into(), json!(s.args));
-    env.insert("exec_interpreter".into(), json!(interpreter(p)));
-    env.insert(
-        "node_args".into(),
-        json!(if s.is_node {
+    let mut extra = BTreeMap::new();
+    extra.insert(s.instance_var.clone(), json!(p.instance_value));
+    let env = Pm2Env {
+        status: p.status(),
+        name: s.name.clone(),
+        pm_id: p.pm_id,
+        namespace: "default".into(),
+        exec_mode: s.exec_mode,
+        instances: p.instances,
+        instance_var: s.instance_var.clone(),
+        restart_time: c.restart_time,
+        unstable_restarts: c.unstable_restarts,
+        pm_uptime: c.pm_uptime,
+        created_at: c.created_at,
+        pm_exec_path: s.script.display().to_string(),
+        pm_cwd: s.cwd.display().to_string(),
+        pm_out_log_path: p.out_log.display().to_string(),
+        pm_err_log_path: p.err_log.display().to_string(),
+        pm_pid_path: p.pid_file.display().to_string(),
+        unique_id: p.unique_id.clone(),
+        autorestart: s.autorestart,
+        treekill: true,
+        kill_retry_time: 100,
+        args: s.args.clone(),
+        exec_interpreter: interpreter(p),
+        node_args: if s.is_node {
             s.program_args.clone()
         } else {
             vec![]
-        }),
-    );
-    env.insert("lb_policy".into(), json!(s.lb_policy));
-    let opt = |v: Option<u64>| v.map(|v| json!(v));
-    for (k, v) in [
-        ("kill_timeout", opt(s.kill_timeout)),
-        ("listen_timeout", opt(s.listen_timeout)),
-        ("max_restarts", opt(s.max_restarts)),
-        ("min_uptime", opt(s.min_uptime)),
-        ("restart_delay", opt(s.restart_delay)),
-        (
-            "exp_backoff_restart_delay",
-            opt(s.exp_backoff_restart_delay),
-        ),
-    ] {
-        if let Some(v) = v {
-            env.insert(k.into(), v);
-        }
+        },
+        lb_policy: s.lb_policy,
+        kill_timeout: s.kill_timeout,
+        listen_timeout: s.listen_timeout,
+        max_restarts: s.max_restarts,
+        min_uptime: s.min_uptime,
+        restart_delay: s.restart_delay,
+        exp_backoff_restart_delay: s.exp_backoff_restart_delay,
+        prev_restart_delay: s.exp_backoff_restart_delay.map(|_| c.prev_restart_delay),
+        wait_ready: s.wait_ready,
+        shutdown_with_message: s.shutdown_with_message,
+        exit_code: c.exit_code,
+        node_version: None,
+        env: s.env.clone(),
+        extra,
+    };
+    ProcessRecord {
+        pid: p.pid(),
+        name: s.name.clone(),
+        pm_id: p.pm_id,
+        monit: Monit::default(),
+        pm2_env: env,
     }
-    if s.exp_backoff_restart_delay.is_some() {
-        env.insert("prev_restart_delay".into(), json!(c.prev_restart_delay));
-    }
-    if s.wait_ready {
-        env.insert("wait_ready".into(), json!(true));
-    }
-    if s.shutdown_with_message {
-        env.insert("shutdown_with_message".into(), json!(true));
-    }
-    if let Some(code) = c.exit_code {
-        env.insert("exit_code".into(), json!(code));
-    }
-    env.insert("env".into(), json!(s.env));
-    json!({
-        "pid": p.pid(),
-        "name": s.name,
-        "pm_id": p.pm_id,
-        "monit": {"memory": memory, "cpu": cpu},
-        "pm2_env": Value::Object(env),
-    })
 }
 
 fn interpreter(p: &Job) -> String {

@@ -12,15 +12,16 @@ pub mod job;
 #[cfg(test)]
 mod job_tests;
 pub mod lifecycle;
+pub mod node_version;
 pub mod persist;
 pub mod reload;
 pub mod server;
 pub mod spawn;
 pub mod table;
 
+use nix::fcntl::{Flock, FlockArg};
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -41,6 +42,8 @@ pub struct Daemon {
     pub balancer: Arc<Balancer>,
     /// CPU samples for `monit`.
     pub monit: Mutex<jlist::MonitCache>,
+    /// Versions of the node binaries that run the apps.
+    pub node_versions: node_version::NodeVersions,
     generation: AtomicU64,
     killing: AtomicBool,
     changed: watch::Sender<u64>,
@@ -54,6 +57,7 @@ impl Daemon {
             table: Mutex::new(Table::default()),
             balancer: Balancer::new(),
             monit: Mutex::new(jlist::MonitCache::default()),
+            node_versions: node_version::NodeVersions::default(),
             generation: AtomicU64::new(1),
             killing: AtomicBool::new(false),
             changed: watch::channel(0).0,
@@ -70,11 +74,11 @@ impl Daemon {
         self.killing.store(true, Ordering::SeqCst);
     }
 
-    /// The jlist value now.
-    pub fn jlist(&self) -> serde_json::Value {
+    /// The process records now (jlist).
+    pub fn jlist(&self) -> Vec<crate::protocol::record::ProcessRecord> {
         let t = self.table();
         let mut m = host::lock(&self.monit);
-        jlist::jlist(&t, &mut m)
+        jlist::jlist(&t, &mut m, &self.node_versions)
     }
 
     /// Removes the socket and pid file (on exit).
@@ -101,6 +105,9 @@ impl Host for Daemon {
         self.generation.fetch_add(1, Ordering::SeqCst)
     }
     fn start_child(&self, job: &job::Job, generation: u64) -> std::io::Result<host::Started> {
+        if job.spec.is_node {
+            self.node_versions.probe(&job.spec.program);
+        }
         spawn::start_worker(self, job, generation)
     }
     fn pid_file_written(&self, job: &job::Job, pid: u32) {
@@ -139,17 +146,16 @@ pub fn run(home: Home) -> i32 {
 fn run_inner(home: Home) -> Result<(), DaemonError> {
     home.ensure_dirs()?;
     let pid_path = home.pid_file();
-    let mut pid_file = OpenOptions::new()
+    let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
         .open(&pid_path)
         .map_err(|e| DaemonError::Io(pid_path.display().to_string(), e))?;
-    // SAFETY: flock on an fd we own; the lock lives as long as the file (the whole process).
-    if unsafe { libc::flock(pid_file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        return Err(DaemonError::AlreadyRunning(home.root.display().to_string()));
-    }
+    // The lock lives as long as the file (the whole process).
+    let mut pid_file = Flock::lock(file, FlockArg::LockExclusiveNonblock)
+        .map_err(|_| DaemonError::AlreadyRunning(home.root.display().to_string()))?;
     let _ = pid_file.set_len(0);
     let _ = write!(pid_file, "{}", std::process::id());
     let _ = tracing_subscriber::fmt()

@@ -3,12 +3,7 @@
 
 use std::path::Path;
 
-/// Start time (clock ticks since boot, field 22 of `/proc/<pid>/stat`).
-pub fn proc_start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.split_whitespace().nth(19)?.parse().ok()
-}
+use osfacts::start_time as proc_start_time;
 
 fn start_file(pid_file: &Path) -> std::path::PathBuf {
     pid_file.with_extension("start")
@@ -62,7 +57,7 @@ pub fn kill_orphans(pids_dir: &Path) -> usize {
 }
 
 /// Writes `value` to `path` atomically (temp file + rename).
-pub fn write_atomic(path: &Path, value: &serde_json::Value) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(value)?)?;
     std::fs::rename(&tmp, path)

@@ -9,7 +9,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::{Daemon, DaemonError, handlers};
-use crate::protocol::{PROTOCOL_VERSION, Request, Response};
+use crate::protocol::{Reader, Request, Response, check_version};
 
 /// Largest request accepted (ecosystem specs with env maps fit easily).
 const MAX_REQUEST: usize = 16 * 1024 * 1024;
@@ -68,27 +68,13 @@ async fn connection(d: Arc<Daemon>, stream: UnixStream) {
     let mut line = String::new();
     let read = tokio::time::timeout(Duration::from_secs(30), reader.read_line(&mut line)).await;
     let (resp, exit_after) = match read {
-        Ok(Ok(n)) if n > 0 => match serde_json::from_str::<Request>(&line) {
-            Ok(req) if req.version != PROTOCOL_VERSION => (
-                Response::error(format!(
-                    "[PM2][ERROR] protocol version mismatch: the CLI speaks {} and the daemon {}; run `refpm kill` and retry",
-                    req.version, PROTOCOL_VERSION
-                )),
-                false,
-            ),
+        Ok(Ok(n)) if n > 0 => match check_version(&line, Reader::Daemon)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                serde_json::from_str::<Request>(&line).map_err(|e| format!("bad request: {e}"))
+            }) {
             Ok(req) => handlers::dispatch(&d, req.cmd).await,
-            Err(e) => {
-                let v = serde_json::from_str::<serde_json::Value>(&line)
-                    .ok()
-                    .and_then(|v| v.get("version").and_then(|x| x.as_u64()));
-                let msg = match v {
-                    Some(v) if v != PROTOCOL_VERSION as u64 => format!(
-                        "[PM2][ERROR] protocol version mismatch: the CLI speaks {v} and the daemon {PROTOCOL_VERSION}; run `refpm kill` and retry"
-                    ),
-                    _ => format!("[PM2][ERROR] bad request: {e}"),
-                };
-                (Response::error(msg), false)
-            }
+            Err(msg) => (Response::error(format!("[PM2][ERROR] {msg}")), false),
         },
         _ => return,
     };

@@ -2,46 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-
 use super::job::Job;
 
-/// PM2's status values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Status {
-    /// Spawned, not ready yet.
-    #[serde(rename = "launching")]
-    Launching,
-    /// Ready (listening, `ready`, or listen_timeout elapsed; fork: spawned).
-    #[serde(rename = "online")]
-    Online,
-    /// Being stopped.
-    #[serde(rename = "stopping")]
-    Stopping,
-    /// Not running (pid 0).
-    #[serde(rename = "stopped")]
-    Stopped,
-    /// Too many unstable restarts, or could not be killed.
-    #[serde(rename = "errored")]
-    Errored,
-    /// Delayed autorestart pending.
-    #[serde(rename = "waiting restart")]
-    WaitingRestart,
-}
-
-impl Status {
-    /// The PM2 string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Launching => "launching",
-            Status::Online => "online",
-            Status::Stopping => "stopping",
-            Status::Stopped => "stopped",
-            Status::Errored => "errored",
-            Status::WaitingRestart => "waiting restart",
-        }
-    }
-}
+pub use crate::protocol::record::Status;
 
 /// All processes of one daemon.
 #[derive(Default)]

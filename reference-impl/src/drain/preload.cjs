@@ -7,8 +7,8 @@
 // worker gets SIGINT:
 //   * every response not yet started, and every request still arriving on a kept-alive connection, is
 //     answered with `Connection: close`, after which Node ends that connection;
-//   * a connection is closed by the server only when it has been idle (no request in progress, not a
-//     byte read) for GRACE ms since the drain began or its last response, whichever is later;
+//   * a connection is closed by the server only when it has been idle (no response in progress, not a
+//     byte read) for GRACE ms since the drain began;
 //   * with no SIGINT listener of the app's own, the worker dies by SIGINT, as it would have, once its
 //     connections are done (the manager's kill_timeout still bounds it).
 // http2 sessions are closed with GOAWAY (session.close()), which lets open streams finish.
@@ -26,12 +26,10 @@
   const https = require('https');
   const http2 = require('http2');
 
-  /** server -> Set of its sockets seen with a request */
-  const socketsOf = new Map();
-  /** socket -> { active, idleAt, readAt } */
-  const stateOf = new WeakMap();
-  /** server -> drain start (ms) */
-  const drainStart = new Map();
+  /** http/https servers that have served a request */
+  const servers = new Set();
+  /** server -> { t0: drain start, sockets: Map socket -> { busyAt, readAt } } */
+  const draining = new Map();
   /** http2 sessions still open */
   const sessions = new Set();
   let sweeper = null;
@@ -39,35 +37,13 @@
 
   const now = () => performance.now();
 
-  function track(server, socket) {
-    let set = socketsOf.get(server);
-    if (!set) socketsOf.set(server, (set = new Set()));
-    if (set.has(socket)) return;
-    set.add(socket);
-    socket.once('close', () => set.delete(socket));
-  }
-
-  function stateFor(socket) {
-    let st = stateOf.get(socket);
-    if (!st) stateOf.set(socket, (st = { active: 0, idleAt: now(), readAt: socket.bytesRead }));
-    return st;
-  }
-
+  // The only per-request work: remember the server; once it drains, the response says close.
   dc.subscribe('http.server.request.start', (m) => {
-    track(m.server, m.socket);
-    stateFor(m.socket).active += 1;
-    // before the app's handler runs: the response will say `Connection: close`
-    if (drainStart.has(m.server)) m.response.shouldKeepAlive = false;
-  });
-  dc.subscribe('http.server.response.finish', (m) => {
-    const st = stateOf.get(m.socket);
-    if (!st) return;
-    st.active = Math.max(0, st.active - 1);
-    st.idleAt = now();
-    st.readAt = m.socket.bytesRead;
+    servers.add(m.server);
+    if (draining.size !== 0 && draining.has(m.server)) m.response.shouldKeepAlive = false;
   });
 
-  // Node's own connection list, for sockets that never carried a request we saw.
+  // Node's own connection list of an http/https server.
   function nodeConnections(server) {
     const sym = Object.getOwnPropertySymbols(server).find(
       (s) => s.description === 'http.server.connections',
@@ -82,40 +58,41 @@
   }
 
   function drain(server) {
-    if (drainStart.has(server)) return;
+    if (draining.has(server)) return;
     const t0 = now();
-    drainStart.set(server, t0);
+    const sockets = new Map();
+    draining.set(server, { t0, sockets });
     for (const socket of nodeConnections(server)) {
-      track(server, socket);
-      stateFor(socket);
-    }
-    for (const socket of socketsOf.get(server) || []) {
+      sockets.set(socket, { busyAt: t0, readAt: socket.bytesRead });
       const res = socket._httpMessage;
       if (res && !res.headersSent) res.shouldKeepAlive = false;
     }
     if (!sweeper) {
-      sweeper = setInterval(sweep, Math.max(10, Math.min(50, grace / 4)));
+      sweeper = setInterval(sweep, Math.max(5, Math.min(25, grace / 8)));
       sweeper.unref();
     }
   }
 
-  // Closes the sockets no request can be on: idle for `grace` since the drain and since their last
-  // response, with nothing read since.
+  // Closes the connections no request can be on: no response in progress and not a byte read for
+  // `grace` ms, counted from the drain's start. Sampled every tick: a request that came and went
+  // between two ticks moved bytesRead, so the connection counts as busy.
   function sweep() {
     const t = now();
     let left = 0;
-    for (const [server, t0] of drainStart) {
-      const set = socketsOf.get(server);
-      if (!set) continue;
-      for (const socket of set) {
+    for (const [server, d] of draining) {
+      for (const socket of nodeConnections(server)) {
+        if (!d.sockets.has(socket)) d.sockets.set(socket, { busyAt: t, readAt: socket.bytesRead });
+      }
+      for (const [socket, st] of d.sockets) {
         if (socket.destroyed) {
-          set.delete(socket);
+          d.sockets.delete(socket);
           continue;
         }
         left += 1;
-        const st = stateFor(socket);
-        const busy = st.active > 0 || socket._httpMessage || socket.bytesRead !== st.readAt;
-        if (!busy && t - Math.max(t0, st.idleAt) >= grace && socket.readableLength === 0) {
+        if (socket._httpMessage || socket.bytesRead !== st.readAt || socket.readableLength !== 0) {
+          st.busyAt = t;
+          st.readAt = socket.bytesRead;
+        } else if (t - st.busyAt >= grace) {
           socket.destroy();
         }
       }
@@ -173,18 +150,18 @@
 
   function openSockets() {
     let n = 0;
-    for (const set of socketsOf.values()) for (const s of set) if (!s.destroyed) n += 1;
+    for (const server of servers) n += nodeConnections(server).filter((s) => !s.destroyed).length;
     return n + sessions.size;
   }
 
   function onSigint() {
     dying = true;
-    for (const server of socketsOf.keys()) drain(server);
+    for (const server of servers) drain(server);
     closeSessions();
     // the app handles SIGINT itself: it decides when to exit; responses now say Connection: close
     if (process.listenerCount('SIGINT') > 1) return;
     // the app relies on the default action: close what it serves, then die by SIGINT as it would have
-    for (const server of socketsOf.keys()) {
+    for (const server of servers) {
       if (server.listening) server.close();
     }
     const die = () => {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -172,22 +172,12 @@ impl Drop for Home {
 
 /// True while the pid exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => s
-            .rfind(')')
-            .and_then(|i| s[i + 1..].split_whitespace().next())
-            .is_some_and(|st| st != "Z" && st != "X"),
-        Err(_) => false,
-    }
+    pid > 0 && osfacts::alive(pid as u32)
 }
 
-/// A free TCP port on 127.0.0.1 (also free for UDP with high probability).
+/// A port free for TCP and UDP on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    osfacts::free_port().expect("a free port")
 }
 
 /// One HTTP GET on a new connection; the body.

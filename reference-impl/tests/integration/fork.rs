@@ -433,3 +433,34 @@ fn update_env_replaces_the_saved_caller_env() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(env_of(&h.jlist()[0])["FOO"], "two");
 }
+
+#[test]
+fn jlist_reports_the_node_version_that_runs_each_app() {
+    let out = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .expect("node on PATH");
+    let want = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .trim_start_matches('v')
+        .to_string();
+    let h = Home::new();
+    h.ok(&["start", fixture("idle.js").to_str().unwrap(), "--name", "v"]);
+    h.ok(&[
+        "start",
+        fixture("idle.sh").to_str().unwrap(),
+        "--name",
+        "sh",
+    ]);
+    // The version is found in the background: poll until it shows.
+    let l = h.wait_list(20, "node_version", |l| {
+        l.iter()
+            .any(|p| p["name"] == "v" && p["pm2_env"]["node_version"].is_string())
+    });
+    let node = l.iter().find(|p| p["name"] == "v").unwrap();
+    assert_eq!(node["pm2_env"]["node_version"], want.as_str());
+    let sh = l.iter().find(|p| p["name"] == "sh").unwrap();
+    assert!(sh["pm2_env"].get("node_version").is_none(), "{sh}");
+    let desc = h.ok(&["describe", "v"]);
+    assert!(desc.contains(&want), "{desc}");
+}

@@ -55,6 +55,7 @@ pub fn as_scenario(f: &Finding) -> ScenarioResult {
             "app".into()
         },
         quote: f.quote.clone(),
+        source: crate::model::PromiseSource::Guide,
         level: f.level,
         verdict,
         reason,

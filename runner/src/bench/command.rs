@@ -45,7 +45,7 @@ pub struct BenchArgs {
     /// Also time a full `conform run` against each target (takes minutes).
     #[arg(long)]
     pub with_run: bool,
-    /// Fixture directory (default: `fixtures/` in the current directory or a parent).
+    /// Fixture directory (default: the fixtures built into conform).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
 }
@@ -72,9 +72,9 @@ fn check_fixtures(dir: &Path) -> Result<(), String> {
 pub fn run(args: BenchArgs) -> i32 {
     let fixtures = match &args.fixtures {
         Some(p) => p.clone(),
-        None => match crate::suite::find_dir("fixtures") {
-            Some(p) => p,
-            None => return usage("no `fixtures/` directory found (use --fixtures DIR)"),
+        None => match crate::builtin::unpack() {
+            Ok(b) => b.fixtures,
+            Err(e) => return usage(format!("cannot unpack the built-in fixtures: {e}")),
         },
     };
     if let Err(e) = check_fixtures(&fixtures) {

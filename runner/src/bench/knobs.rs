@@ -10,6 +10,9 @@ pub struct Knobs {
     pub sample: Duration,
     /// Length of the fixed-rate latency sample (the first ramp step).
     pub latency_sample: Duration,
+    /// Head of the latency sample left out of the latency figures (the keep-alive pool fills then);
+    /// its own p50/p99 are kept as a note.
+    pub warmup: Duration,
     /// Rate of the latency samples and first ramp step (req/s), well below every subject's capacity.
     pub latency_rate: u32,
     /// Length of each further ramp step.
@@ -38,6 +41,7 @@ impl Knobs {
         Knobs {
             sample: Duration::from_secs(5),
             latency_sample: Duration::from_secs(1),
+            warmup: Duration::from_millis(500),
             latency_rate: 1000,
             ramp_step: Duration::from_millis(500),
             ramp_timeout: Duration::from_secs(1),
@@ -56,6 +60,7 @@ impl Knobs {
         Knobs {
             sample: Duration::from_secs(1),
             latency_sample: Duration::from_millis(500),
+            warmup: Duration::from_millis(200),
             ramp_step: Duration::from_millis(300),
             reload_window: Duration::from_millis(500),
             scale_apps: 10,

@@ -7,32 +7,6 @@ use std::path::Path;
 /// The environment variable every process started by one `conform bench` carries (value: its pid).
 pub const MARKER_VAR: &str = "CONFORM_BENCH";
 
-/// Clock ticks per second for `/proc/<pid>/stat` times.
-fn ticks_per_second() -> f64 {
-    // SAFETY: sysconf has no preconditions; it only reads a configuration value.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as f64 } else { 100.0 }
-}
-
-/// Fields after the `(comm)` of a `/proc/<pid>/stat` line, split on spaces (field 3 of proc(5) first).
-fn stat_fields(stat: &str) -> Option<Vec<&str>> {
-    Some(stat.rsplit_once(')')?.1.split_whitespace().collect())
-}
-
-/// utime + stime in seconds from the text of `/proc/<pid>/stat`.
-pub fn cpu_seconds_from_stat(stat: &str, ticks: f64) -> Option<f64> {
-    let f = stat_fields(stat)?;
-    // proc(5): utime is field 14 and stime field 15; the slice starts at field 3
-    let utime: f64 = f.get(11)?.parse().ok()?;
-    let stime: f64 = f.get(12)?.parse().ok()?;
-    Some((utime + stime) / ticks)
-}
-
-/// Parent pid from the text of `/proc/<pid>/stat`.
-pub fn ppid_from_stat(stat: &str) -> Option<u32> {
-    stat_fields(stat)?.get(1)?.parse().ok()
-}
-
 /// VmRSS in MB (10^6 bytes) from the text of `/proc/<pid>/status`.
 pub fn rss_mb_from_status(status: &str) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -40,13 +14,7 @@ pub fn rss_mb_from_status(status: &str) -> Option<f64> {
     Some(kb * 1024.0 / 1e6)
 }
 
-/// CPU seconds (user + system) the process has used so far.
-pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    cpu_seconds_from_stat(
-        &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
-        ticks_per_second(),
-    )
-}
+pub use osfacts::cpu_seconds;
 
 /// Resident set size in MB.
 pub fn rss_mb(pid: u32) -> Option<f64> {
@@ -54,7 +22,7 @@ pub fn rss_mb(pid: u32) -> Option<f64> {
 }
 
 fn ppid(pid: u32) -> Option<u32> {
-    ppid_from_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    osfacts::stat(pid).map(|s| s.ppid)
 }
 
 /// Picks the supervisor among `candidates` (processes of the home that are not app processes): the
@@ -84,15 +52,6 @@ pub fn find_daemon(home: &Path, app_pids: &[u32]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const STAT: &str = "4242 (node /x) y) S 4000 4242 4000 0 -1 4194560 2000 0 0 0 150 50 0 0 20 0 11 0 900 1000000 5000";
-
-    #[test]
-    fn reads_cpu_and_ppid_past_a_tricky_comm() {
-        assert_eq!(cpu_seconds_from_stat(STAT, 100.0), Some(2.0));
-        assert_eq!(ppid_from_stat(STAT), Some(4000));
-        assert_eq!(cpu_seconds_from_stat("garbage", 100.0), None);
-    }
 
     #[test]
     fn reads_rss() {

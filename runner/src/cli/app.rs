@@ -167,7 +167,7 @@ pub fn app(a: AppArgs) -> i32 {
     };
     rt.block_on(async move {
         crate::target::live::reap_stale();
-        let target = match super::resolve_targets(&targets).await {
+        let target = match super::resolve_runs(&targets, &[]).await {
             Ok(mut t) => t.remove(0),
             Err(e) => return super::usage_error(e),
         };

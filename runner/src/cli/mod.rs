@@ -22,6 +22,7 @@ Examples:
   conform list --suite env
   conform diff reports/refpm/results.json reports/pm2-7.0.4/results.json
   conform app server.js --url / --url /api/items --flow login.toml --env PORT=8080
+  conform suites export my-suites               the built-in suites as a start for your own
 
 Exit codes: 0 every MUST passed (or the baseline matched), 1 a MUST failed or a verdict changed
 against the baseline, 2 usage or infrastructure error, 130 interrupted (partial report written).";
@@ -48,6 +49,9 @@ pub enum Command {
     App(app::AppArgs),
     /// List scenarios: id, level and the guide's sentence.
     List(list::ListArgs),
+    /// The suites built into conform.
+    #[command(subcommand)]
+    Suites(SuitesCommand),
     /// Compare two results.json files as a targets x scenarios matrix.
     Diff {
         /// First results.json.
@@ -57,13 +61,27 @@ pub enum Command {
     },
 }
 
+/// `conform suites …`.
+#[derive(Debug, Subcommand)]
+pub enum SuitesCommand {
+    /// Write the built-in suites (`*.toml` and their README) into DIR, a starting point for your own
+    /// (run them with `--suites DIR`).
+    Export {
+        /// Directory to write into (created if missing).
+        dir: PathBuf,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 /// Where suites and fixtures live (shared by `run` and `list`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Dirs {
-    /// Suite directory (default: `suites/` in the current directory or a parent, else beside the executable's workspace).
+    /// Suite directory (default: the suites built into conform; `conform suites export DIR` writes them out).
     #[arg(long, value_name = "DIR")]
     pub suites: Option<PathBuf>,
-    /// Fixture directory (default: found like `suites/`).
+    /// Fixture directory (default: the fixtures built into conform).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
 }
@@ -86,6 +104,7 @@ pub fn main() -> i32 {
         Command::Bench(args) => crate::bench::run(args),
         Command::App(args) => app::app(args),
         Command::List(args) => list::list(args),
+        Command::Suites(SuitesCommand::Export { dir, force }) => export(&dir, force),
         Command::Diff { a, b } => diff(&a, &b),
     }
 }
@@ -141,7 +160,7 @@ async fn resolve_targets(targets: &[String]) -> Result<Vec<crate::target::Target
     for s in specs {
         let t = crate::target::resolve(s).await.map_err(|e| {
             let hint = if s.is_none() {
-                " (build it with `cargo build -p refpm`, or pass --target)"
+                " (install it with `cargo install --path reference-impl`, or pass --target)"
             } else {
                 ""
             };
@@ -164,6 +183,23 @@ pub(crate) fn diagnostic(err: crate::suite::SuiteError) -> i32 {
     crate::exit::USAGE
 }
 
+fn export(dir: &std::path::Path, force: bool) -> i32 {
+    match crate::builtin::export_suites(dir, force) {
+        Ok(files) => {
+            for f in &files {
+                println!("{}", f.display());
+            }
+            eprintln!(
+                "conform: {} files written; run them with `conform run --suites {}`",
+                files.len(),
+                dir.display()
+            );
+            crate::exit::OK
+        }
+        Err(e) => usage_error(e),
+    }
+}
+
 fn read_report(p: &std::path::Path) -> Result<crate::model::RunReport, String> {
     let text =
         std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
@@ -184,17 +220,18 @@ fn diff(a: &std::path::Path, b: &std::path::Path) -> i32 {
     crate::exit::OK
 }
 
-/// Resolves the suites and fixtures directories.
+/// Resolves the suites and fixtures directories: `--suites`/`--fixtures` when given, else the copies
+/// built into conform (unpacked to the cache on first use).
 pub(crate) fn resolve_dirs(d: &Dirs) -> Result<(PathBuf, PathBuf), String> {
-    let suites = match &d.suites {
-        Some(p) => p.clone(),
-        None => crate::suite::find_dir("suites")
-            .ok_or("no `suites/` directory found (use --suites DIR)")?,
-    };
-    let fixtures = match &d.fixtures {
-        Some(p) => p.clone(),
-        None => {
-            crate::suite::find_dir("fixtures").unwrap_or_else(|| suites.with_file_name("fixtures"))
+    let builtin =
+        || crate::builtin::unpack().map_err(|e| format!("cannot unpack the built-in suites: {e}"));
+    let (suites, fixtures) = match (&d.suites, &d.fixtures) {
+        (Some(s), Some(f)) => (s.clone(), f.clone()),
+        (Some(s), None) => (s.clone(), builtin()?.fixtures),
+        (None, Some(f)) => (builtin()?.suites, f.clone()),
+        (None, None) => {
+            let b = builtin()?;
+            (b.suites, b.fixtures)
         }
     };
     // the app stub `require`s the fixture by path: a relative one would resolve as a module name

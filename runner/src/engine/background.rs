@@ -1,5 +1,6 @@
 //! Background helpers of a scenario: the pid watcher (death times, SIGKILL included) and the `jlist` sampler.
 
+use super::observed::Sample;
 use super::record;
 use crate::target::{Proc, Sandbox, parse_jlist, procs};
 use std::collections::BTreeMap;
@@ -40,31 +41,31 @@ pub fn spawn_watcher(
     })
 }
 
-/// One `jlist` observation.
-#[derive(Debug, Clone)]
-pub struct Sample {
-    /// When the command was started, ms since origin.
-    pub t_start: f64,
-    /// When it returned.
-    pub t_end: f64,
-    /// What it listed.
-    pub procs: Vec<Proc>,
+/// Why `jlist` gave no listing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JlistError {
+    /// The target did not answer in time (its fault: a check fails).
+    #[error("`jlist` did not answer within {0} ms")]
+    Hung(u128),
+    /// The target answered without a JSON array (its fault: a check fails).
+    #[error("no JSON array in `jlist`'s output")]
+    NoArray,
+    /// The target could not be run at all (infrastructure: the scenario errors).
+    #[error("cannot run the target: {0}")]
+    Io(String),
 }
 
-/// Runs `<target> jlist` once and parses it; `None` on failure.
+/// Runs `<target> jlist` once and parses it.
 pub async fn jlist(
     sb: &Sandbox,
     target: &Path,
     instance_var: &str,
     deadline: Duration,
-) -> Result<Option<Vec<Proc>>, String> {
+) -> Result<Vec<Proc>, JlistError> {
     match sb.run(target, &["jlist"], deadline).await {
-        Ok(o) if o.timed_out => Err(format!(
-            "`jlist` did not answer within {} ms",
-            deadline.as_millis()
-        )),
-        Ok(o) => Ok(parse_jlist(&o.stdout, instance_var)),
-        Err(e) => Err(format!("cannot run the target: {e}")),
+        Ok(o) if o.timed_out => Err(JlistError::Hung(deadline.as_millis())),
+        Ok(o) => parse_jlist(&o.stdout, instance_var).ok_or(JlistError::NoArray),
+        Err(e) => Err(JlistError::Io(e.to_string())),
     }
 }
 
@@ -80,16 +81,16 @@ pub fn spawn_sampler(
     tokio::spawn(async move {
         loop {
             let t_start = origin.elapsed().as_secs_f64() * 1000.0;
-            if let Ok(Some(procs)) =
-                jlist(&sb, &target, &instance_var, Duration::from_secs(10)).await
-            {
-                let t_end = origin.elapsed().as_secs_f64() * 1000.0;
-                out.lock().unwrap().push(Sample {
-                    t_start,
-                    t_end,
-                    procs,
-                });
-            }
+            // a failed sample is kept with its reason: the checks report it, never drop it silently
+            let procs = jlist(&sb, &target, &instance_var, Duration::from_secs(10))
+                .await
+                .map_err(|e| e.to_string());
+            let t_end = origin.elapsed().as_secs_f64() * 1000.0;
+            out.lock().unwrap().push(Sample {
+                t_start,
+                t_end,
+                procs,
+            });
             let spent = origin.elapsed().as_secs_f64() * 1000.0 - t_start;
             let wait = every.as_millis() as f64 - spent;
             if wait > 0.0 {

@@ -1,30 +1,19 @@
 //! A running scenario's state: its sandbox, ports, record files, background work and everything the
 //! steps observed (snapshots, samples, step spans, load results) for the checks to read.
 
-use super::background::{Deaths, Sample};
+use super::background::Deaths;
+use super::observed::{AppRecord, DaemonKill, Observed, Sample, Snapshot};
+pub use super::observed::{SlowResult, StepSpan};
 use super::record::{self, Worker};
-use crate::load::{LoadResult, LoadRun, Outcome};
+use crate::load::{LoadResult, LoadRun};
 use crate::suite::Scenario;
-use crate::target::{Proc, Sandbox};
+use crate::target::Sandbox;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
-
-/// One run of a step, on the scenario's time axis.
-#[derive(Debug, Clone)]
-pub struct StepSpan {
-    /// Step kind (`reload`).
-    pub kind: String,
-    /// Start, ms since origin.
-    pub start: f64,
-    /// End, ms since origin.
-    pub end: f64,
-    /// Exit code when the step ran a command.
-    pub exit: Option<i32>,
-}
 
 /// Why the steps stopped early.
 #[derive(Debug, Clone)]
@@ -36,9 +25,6 @@ pub enum Abort {
     /// The target's behaviour made a step impossible (a failed expectation).
     Failed(crate::model::CheckResult),
 }
-
-/// Result of a background slow request: the serving pid, or the failure outcome.
-pub type SlowResult = Result<(u32, Option<String>), Outcome>;
 
 /// Everything a scenario run holds.
 pub struct Ctx {
@@ -79,7 +65,11 @@ pub struct Ctx {
     /// Answers of `requests` steps.
     pub answers: BTreeMap<String, Vec<Value>>,
     /// `jlist` snapshots by label.
-    pub snapshots: BTreeMap<String, Vec<Proc>>,
+    pub snapshots: BTreeMap<String, Snapshot>,
+    /// What `capture-logs` captured.
+    pub logs: Option<String>,
+    /// What `kill-daemon` did.
+    pub daemon: Option<DaemonKill>,
     /// `jlist` samples.
     pub samples: Arc<Mutex<Vec<Sample>>>,
     /// The sampler task.
@@ -88,7 +78,7 @@ pub struct Ctx {
     pub spans: Vec<StepSpan>,
     /// Death times from the pid watcher.
     pub deaths: Deaths,
-    /// Named numbers for the figures.
+    /// Named numbers the steps measured (command times and exit codes, request times) for the figures.
     pub values: BTreeMap<String, f64>,
 }
 
@@ -96,6 +86,16 @@ impl Ctx {
     /// Milliseconds since the origin, now.
     pub fn now(&self) -> f64 {
         self.origin.elapsed().as_secs_f64() * 1000.0
+    }
+
+    /// Ends the span of load `name` now: it ran until it finished or was stopped, not for the
+    /// duration it was started with.
+    pub fn end_load_span(&mut self, name: &str) {
+        let now = self.now();
+        let kind = format!("load:{name}");
+        if let Some(s) = self.spans.iter_mut().rev().find(|s| s.kind == kind) {
+            s.end = now.max(s.start);
+        }
     }
 
     /// A duration from suite milliseconds, scaled by `--time-scale`.
@@ -107,6 +107,37 @@ impl Ctx {
     pub fn workers(&self) -> Vec<Worker> {
         let deaths = self.deaths.0.lock().unwrap().clone();
         record::workers(&record::read(&self.record, self.origin_epoch_ms), &deaths)
+    }
+
+    /// Everything observed, for the checks: each record read once, background work's results moved out.
+    pub fn observe(&mut self) -> Observed {
+        let deaths = self.deaths.0.lock().unwrap().clone();
+        let read = |p: &std::path::Path| {
+            let events = record::read(p, self.origin_epoch_ms);
+            let workers = record::workers(&events, &deaths);
+            AppRecord { events, workers }
+        };
+        Observed {
+            app: self.sc.app.name.clone(),
+            expected_instances: super::observed::expected_instances(&self.sc, self.cpus),
+            cpus: self.cpus,
+            scale: self.scale,
+            record: read(&self.record),
+            extra: self
+                .extra_records
+                .iter()
+                .map(|(n, p)| (n.clone(), read(p)))
+                .collect(),
+            snapshots: std::mem::take(&mut self.snapshots),
+            samples: std::mem::take(&mut *self.samples.lock().unwrap()),
+            loads: std::mem::take(&mut self.load_results),
+            slow: std::mem::take(&mut self.slow_results),
+            bursts: std::mem::take(&mut self.bursts),
+            answers: std::mem::take(&mut self.answers),
+            logs: self.logs.take(),
+            spans: self.spans.clone(),
+            daemon: self.daemon,
+        }
     }
 
     /// Every pid any record file mentions.

@@ -11,6 +11,7 @@ pub mod checks;
 mod ctx;
 mod faults;
 mod http;
+pub mod observed;
 pub mod record;
 mod scenario;
 pub mod stats;

@@ -2,7 +2,7 @@
 
 use super::background::{Deaths, spawn_watcher};
 use super::ctx::{Abort, Ctx};
-use super::record;
+use super::observed::Observed;
 use super::{Cancel, RunConfig};
 use crate::model::{
     CheckResult, Figures, Level, ScenarioResult, TimelineEvent, Verdict, WorkerSpan,
@@ -29,6 +29,7 @@ fn base_result(sc: &Scenario) -> ScenarioResult {
         id: sc.id.clone(),
         suite: sc.suite.clone(),
         quote: sc.quote.clone(),
+        source: sc.source,
         level: sc.level,
         verdict: Verdict::Error,
         reason: String::new(),
@@ -100,6 +101,8 @@ async fn setup(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Result<Ctx, S
         answers: BTreeMap::new(),
         bursts: BTreeMap::new(),
         snapshots: BTreeMap::new(),
+        logs: None,
+        daemon: None,
         samples: Arc::new(Mutex::new(Vec::new())),
         sampler: None,
         spans: Vec::new(),
@@ -114,10 +117,6 @@ async fn setup(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Result<Ctx, S
 async fn run_steps(ctx: &mut Ctx) -> Result<(), Abort> {
     let steps = ctx.sc.steps.clone();
     for step in &steps {
-        if let crate::suite::Step::Snapshot { label } = step {
-            let t = ctx.now();
-            ctx.values.insert(format!("snapshot_{label}_ms"), t);
-        }
         ctx.exec(step).await?;
     }
     ctx.final_snapshot().await
@@ -170,12 +169,16 @@ pub async fn run_once(
     }
     // let the pid watcher catch up with deaths that just happened
     tokio::time::sleep(Duration::from_millis(60)).await;
-    let workers = ctx.workers();
+    let obs = ctx.observe();
+    let mut values = std::mem::take(&mut ctx.values);
 
     match outcome {
         Ok(()) => {
-            let checks = sc.expect.clone();
-            result.checks = checks.iter().map(|c| ctx.evaluate(c, &workers)).collect();
+            for c in &sc.expect {
+                let e = super::checks::evaluate(c, &obs);
+                values.extend(e.figures);
+                result.checks.push(e.result);
+            }
             result.verdict = verdict_of(sc.level, &result.checks);
             result.reason = result
                 .checks
@@ -206,28 +209,37 @@ pub async fn run_once(
 
     let leftovers = ctx.sb.cleanup(&ctx.target, &ctx.recorded_pids()).await;
     watcher.abort();
-    ctx.values
-        .insert("leftover_processes".into(), leftovers.len() as f64);
-    result.figures = figures(&ctx, &workers);
+    values.insert("leftover_processes".into(), leftovers.len() as f64);
+    result.figures = figures(values, &obs);
     result.duration_ms = started.elapsed().as_millis() as u64;
     result
 }
 
-fn figures(ctx: &Ctx, workers: &[record::Worker]) -> Figures {
+fn figures(values: BTreeMap<String, f64>, obs: &Observed) -> Figures {
     let mut f = Figures {
-        values: ctx.values.clone(),
+        values,
         ..Figures::default()
     };
-    let main = ctx
-        .load_results
-        .get("main")
-        .or_else(|| ctx.load_results.values().next());
+    if let Some(d) = obs.daemon {
+        f.values.insert("daemon.pid".into(), d.pid as f64);
+        f.values
+            .insert("daemon.workers_before".into(), d.workers_before as f64);
+        f.values.insert(
+            "daemon.workers_alive_after".into(),
+            d.workers_alive_after as f64,
+        );
+        if let Some(ms) = d.gone_ms {
+            f.values.insert("daemon.workers_gone_ms".into(), ms);
+        }
+    }
+    let workers = &obs.record.workers;
+    let main = obs.loads.get("main").or_else(|| obs.loads.values().next());
     if let Some(r) = main {
         f.per_worker = r.per_pid();
         f.outcomes = r.outcomes();
         f.latency_ms = r.latency_ms();
         f.throughput = Some(r.throughput(100));
-    } else if let Some(a) = ctx.answers.values().next() {
+    } else if let Some(a) = obs.answers.values().next() {
         for v in a {
             if let Some(pid) = v.get("pid").and_then(|p| p.as_u64()) {
                 *f.per_worker.entry(pid.to_string()).or_default() += 1;
@@ -244,22 +256,17 @@ fn figures(ctx: &Ctx, workers: &[record::Worker]) -> Figures {
             end_ms: w.end(),
         })
         .collect();
-    let mut tl: Vec<TimelineEvent> = ctx
+    let mut tl: Vec<TimelineEvent> = obs
         .spans
         .iter()
         .map(|s| TimelineEvent {
             t_ms: s.start,
             kind: "step".into(),
             pid: None,
-            detail: format!(
-                "{} ({:.0} ms{})",
-                s.kind,
-                s.end - s.start,
-                s.exit.map_or(String::new(), |c| format!(", exit {c}"))
-            ),
+            detail: span_label(s, &obs.loads),
         })
         .collect();
-    for e in record::read(&ctx.record, ctx.origin_epoch_ms) {
+    for e in &obs.record.events {
         let (kind, detail) = match e.event.as_str() {
             "start" => ("spawn", String::new()),
             "listening" => ("listening", String::new()),
@@ -325,5 +332,33 @@ mod tests {
     #[case(Level::Info, vec![c(false)], Verdict::Informational)]
     fn verdicts(#[case] level: Level, #[case] checks: Vec<CheckResult>, #[case] v: Verdict) {
         assert_eq!(verdict_of(level, &checks), v);
+    }
+}
+
+/// What a step span did, for the timeline: `reload 723 ms`, `start 1.2 s, exit 1`,
+/// `load main 2.8 s: 0 of 2782 failed` (a load's real duration, from its start to its end).
+fn span_label(
+    s: &super::ctx::StepSpan,
+    loads: &std::collections::BTreeMap<String, crate::load::LoadResult>,
+) -> String {
+    let ms = s.end - s.start;
+    let took = if ms >= 1000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        format!("{ms:.0} ms")
+    };
+    if let Some(name) = s.kind.strip_prefix("load:") {
+        return match loads.get(name) {
+            Some(r) => format!(
+                "load {name} {took}: {} of {} failed",
+                r.failed(),
+                r.records.len()
+            ),
+            None => format!("load {name} {took}"),
+        };
+    }
+    match s.exit {
+        Some(c) if c != 0 => format!("{} {took}, exit {c}", s.kind),
+        _ => format!("{} {took}", s.kind),
     }
 }

@@ -2,6 +2,7 @@
 
 use super::background::spawn_sampler;
 use super::ctx::{Abort, Ctx, StepSpan};
+use super::observed::Sample;
 use crate::load::{ConnMode, LoadRun, LoadSpec, Protocol};
 use crate::suite::{LoadMode, LoadProtocol, Step};
 use std::time::Duration;
@@ -219,6 +220,7 @@ impl Ctx {
                     .remove(name)
                     .ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
                 let r = run.finish().await;
+                self.end_load_span(name);
                 self.load_results.insert(name.clone(), r);
             }
             Step::LoadStop { name } => {
@@ -227,6 +229,7 @@ impl Ctx {
                     .remove(name)
                     .ok_or_else(|| Abort::Error(format!("no load named `{name}` is running")))?;
                 let r = run.stop().await;
+                self.end_load_span(name);
                 self.load_results.insert(name.clone(), r);
             }
             Step::RequestSlow {
@@ -301,8 +304,8 @@ impl Ctx {
                 });
             }
             Step::Snapshot { label } => {
-                let l = self.jlist().await?;
-                self.snapshots.insert(label.clone(), l);
+                let s = self.snapshot().await?;
+                self.snapshots.insert(label.clone(), s);
             }
             Step::Sample { every_ms } => {
                 if self.sampler.is_none() {
@@ -327,17 +330,12 @@ impl Ctx {
                     h.abort();
                     // one last sample, taken after every earlier step: a fast target may have
                     // finished between two background samples
-                    let t_start = self.now();
-                    let procs = self.jlist().await?;
-                    let t_end = self.now();
-                    self.samples
-                        .lock()
-                        .unwrap()
-                        .push(super::background::Sample {
-                            t_start,
-                            t_end,
-                            procs,
-                        });
+                    let s = self.snapshot().await?;
+                    self.samples.lock().unwrap().push(Sample {
+                        t_start: s.t_start,
+                        t_end: s.t_end,
+                        procs: Ok(s.procs),
+                    });
                 }
             }
         }
@@ -347,8 +345,8 @@ impl Ctx {
     /// Takes the final `jlist` snapshot (label `end`) unless the steps took one.
     pub async fn final_snapshot(&mut self) -> Result<(), Abort> {
         if !self.snapshots.contains_key("end") {
-            let l = self.jlist().await?;
-            self.snapshots.insert("end".into(), l);
+            let s = self.snapshot().await?;
+            self.snapshots.insert("end".into(), s);
         }
         Ok(())
     }

@@ -1,8 +1,9 @@
 //! Driving the target's command line for the steps: one command with its span and exit code recorded,
 //! `jlist`, and the names a step acts on.
 
-use super::background;
+use super::background::{self, JlistError};
 use super::ctx::{Abort, Ctx, StepSpan};
+use super::observed::Snapshot;
 use super::steps::{CMD_MS, failed};
 use crate::suite::ActOn;
 use crate::target::{CmdOutput, Proc};
@@ -45,11 +46,16 @@ impl Ctx {
             self.values.insert(format!("{kind}.{n}.exit"), c as f64);
         }
         if out.timed_out {
-            return Err(Abort::Error(format!(
-                "`{}` did not return within {} ms",
-                args.join(" "),
-                deadline.as_millis()
-            )));
+            // a command that hangs breaks the promise it was asked to keep: a failed check, not an error
+            return Err(failed(
+                kind,
+                format!(
+                    "`{}` returns within {} ms",
+                    args.join(" "),
+                    deadline.as_millis()
+                ),
+                "still running at the deadline (killed)".into(),
+            ));
         }
         if let Some(line) = out.unsupported_line() {
             return Err(Abort::Unsupported(format!("`{}`: {line}", args.join(" "))));
@@ -67,14 +73,25 @@ impl Ctx {
         )
         .await
         {
-            Ok(Some(l)) => Ok(l),
-            Ok(None) => Err(failed(
+            Ok(l) => Ok(l),
+            Err(e @ (JlistError::NoArray | JlistError::Hung(_))) => Err(failed(
                 "jlist",
                 "a JSON array from `jlist`".into(),
-                "no JSON array in its output".into(),
+                e.to_string(),
             )),
-            Err(e) => Err(Abort::Error(e)),
+            Err(e) => Err(Abort::Error(e.to_string())),
         }
+    }
+
+    /// A `jlist` snapshot with the times it was asked for and answered.
+    pub(super) async fn snapshot(&self) -> Result<Snapshot, Abort> {
+        let t_start = self.now();
+        let procs = self.jlist().await?;
+        Ok(Snapshot {
+            t_start,
+            t_end: self.now(),
+            procs,
+        })
     }
 
     /// The app's processes in a listing.

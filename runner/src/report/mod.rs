@@ -15,6 +15,8 @@ mod error;
 mod fmt;
 mod html;
 
+#[cfg(test)]
+pub(crate) use html::anchor as html_anchor;
 /// HTML escaping shared with the bench page.
 pub(crate) use html::escape as html_escape;
 mod junit;

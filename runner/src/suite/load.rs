@@ -1,25 +1,9 @@
 //! Finding, reading and validating suite files, and selecting scenarios.
 
 use super::diag::{SuiteError, invalid, line_col};
-use super::{Check, Scenario, Step, Suite};
+use super::{Scenario, Step, Suite};
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
-
-/// Finds a directory named `name` (`suites`, `fixtures`): in the cwd or one of its parents, else by
-/// walking up from the running executable (the workspace it was built in).
-pub fn find_dir(name: &str) -> Option<PathBuf> {
-    let marker = |d: &Path| d.join(name).is_dir();
-    if let Ok(cwd) = std::env::current_dir() {
-        if let Some(d) = cwd.ancestors().find(|d| marker(d)) {
-            return Some(d.join(name));
-        }
-    }
-    let exe = std::env::current_exe().ok()?;
-    exe.ancestors()
-        .skip(1)
-        .find(|d| marker(d))
-        .map(|d| d.join(name))
-}
 
 /// Reads every `*.toml` of `dir`, sorted by file name. `fixtures` (names without `.js`) validates
 /// the `fixture` keys when given.
@@ -116,34 +100,56 @@ pub fn load_file(path: &Path, fixtures: Option<&BTreeSet<String>>) -> Result<Sui
                 ));
             }
         }
-        let labels: HashSet<&str> = sc
-            .steps
-            .iter()
-            .filter_map(|s| match s {
-                Step::Snapshot { label } => Some(label.as_str()),
-                _ => None,
-            })
-            .collect();
-        for c in &sc.expect {
-            if let Check::AllPidsReplaced { before, after, .. }
-            | Check::PidsUnchanged { before, after, .. }
-            | Check::InstanceValuesKept { before, after } = c
-            {
-                for l in [before, after] {
-                    if !labels.contains(l.as_str()) {
-                        return Err(err(
-                            format!(
-                                "check `{}` refers to snapshot `{l}`, which no step takes",
-                                c.kind()
-                            ),
-                            "expect",
-                        ));
-                    }
-                }
-            }
+        if let Err(e) = super::refs::validate(sc) {
+            let region_end = text[at.end..]
+                .find("[[scenario]]")
+                .map_or(text.len(), |i| at.end + i);
+            let span = locate(&text, at.start..region_end, e.at.0, &e.at.1)
+                .or_else(|| locate_key(&text, at.start..region_end, e.key))
+                .unwrap_or(at.clone());
+            return Err(invalid(
+                path,
+                &text,
+                span,
+                &e.message,
+                Some(e.key.to_string()),
+            ));
         }
     }
     Ok(suite)
+}
+
+/// Where `key = "value"` is written inside `region` of `text` (the value's span).
+fn locate(
+    text: &str,
+    region: std::ops::Range<usize>,
+    key: &str,
+    value: &str,
+) -> Option<std::ops::Range<usize>> {
+    let r = &text[region.clone()];
+    let needle = format!("\"{value}\"");
+    r.match_indices(key).find_map(|(i, _)| {
+        let rest = &r[i + key.len()..];
+        let after_eq = rest.trim_start().strip_prefix('=')?.trim_start();
+        after_eq.starts_with(&needle).then(|| {
+            let at = region.start + i + key.len() + (rest.len() - after_eq.len());
+            at..at + needle.len()
+        })
+    })
+}
+
+/// Where `key =` is first written inside `region` of `text`.
+fn locate_key(
+    text: &str,
+    region: std::ops::Range<usize>,
+    key: &str,
+) -> Option<std::ops::Range<usize>> {
+    let r = &text[region.clone()];
+    r.match_indices(key).find_map(|(i, _)| {
+        let rest = r[i + key.len()..].trim_start();
+        rest.starts_with('=')
+            .then(|| region.start + i..region.start + i + key.len())
+    })
 }
 
 /// The scenarios selected by suite names (empty = all) and id prefixes (empty = all), in file order.

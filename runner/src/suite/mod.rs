@@ -7,11 +7,13 @@ mod count;
 pub(crate) mod diag;
 mod load;
 mod model;
+mod refs;
 mod steps;
 
 pub use checks::{Check, Source};
 pub use count::CountExpr;
 pub use diag::SuiteError;
-pub use load::{find_dir, load_dir, load_file, select};
+pub use load::{load_dir, load_file, select};
 pub use model::{AppConfig, ExtraApp, Instances, Scenario, Suite};
+pub use refs::{Ref, RefError, RefKind};
 pub use steps::{ActOn, LoadMode, LoadProtocol, Step};

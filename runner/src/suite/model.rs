@@ -118,8 +118,10 @@ pub struct ExtraApp {
 pub struct Scenario {
     /// Stable hierarchical id, `reload/under-load/http-4`.
     pub id: String,
-    /// The guide's sentence this checks, verbatim.
+    /// The sentence this checks, verbatim (from the guide, PM2's docs, or the kit's policy).
     pub quote: String,
+    /// Where the quote comes from: `guide`, `pm2-docs` or `kit-policy`.
+    pub source: crate::model::PromiseSource,
     /// `MUST`, `SHOULD` or `INFO`.
     pub level: Level,
     /// Fixture name (`http` → `fixtures/http.js`).

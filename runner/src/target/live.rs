@@ -29,16 +29,7 @@ pub fn state_dir() -> PathBuf {
     PathBuf::from(format!("/tmp/conform-{}", nix::unistd::getuid()))
 }
 
-/// Start time of a process (clock ticks since boot, field 22 of `/proc/<pid>/stat`).
-fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(19)?
-        .parse()
-        .ok()
-}
+use osfacts::start_time;
 
 fn entry_path(dir: &Path, home: &Path) -> PathBuf {
     let base = home

@@ -30,6 +30,9 @@ pub enum TargetError {
     /// The executable does not exist or is not a file.
     #[error("target `{0}` not found")]
     NotFound(String),
+    /// No `--target` and no `refpm` beside conform or on PATH.
+    #[error("no `refpm` beside conform (in {0}) nor on PATH")]
+    NoRefpm(String),
     /// `npm install` of an `npm:` target failed.
     #[error("npm install of `{spec}` failed: {detail}")]
     Npm {
@@ -105,13 +108,14 @@ pub async fn resolve(spec: Option<&str>) -> Result<Target, TargetError> {
         None => {
             let exe = std::env::current_exe()?;
             let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-            let refpm = dir.join("refpm");
+            let beside = dir.join("refpm");
             // integration tests run from target/<profile>/deps: refpm is one level up
             let alt = dir.parent().map(|p| p.join("refpm"));
-            match alt {
-                Some(a) if !refpm.is_file() && a.is_file() => a,
-                _ => refpm,
-            }
+            [Some(beside), alt, which("refpm")]
+                .into_iter()
+                .flatten()
+                .find(|p| p.is_file())
+                .ok_or_else(|| TargetError::NoRefpm(dir.display().to_string()))?
         }
         Some(s) if s.starts_with("npm:") => npm::install(&s[4..]).await?,
         Some(s) => {
@@ -132,7 +136,7 @@ pub async fn resolve(spec: Option<&str>) -> Result<Target, TargetError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let label = make_label(&base, &version);
+    let label = make_label(&scoped(&command, &base), &version);
     Ok(Target {
         base_label: label.clone(),
         label,
@@ -140,6 +144,25 @@ pub async fn resolve(spec: Option<&str>) -> Result<Target, TargetError> {
         version,
         runtime: node::on_path().await,
     })
+}
+
+/// The executable's name with its npm scope when it lives in a scoped package
+/// (`…/node_modules/@socket.io/pm2/bin/pm2` → `@socket.io-pm2`), so that it cannot share a label (and a
+/// report directory) with the unscoped package of the same name.
+pub fn scoped(command: &Path, base: &str) -> String {
+    let parts: Vec<String> = command
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let scope = parts
+        .windows(2)
+        .rev()
+        .find(|w| w[0] == "node_modules")
+        .and_then(|w| w[1].strip_prefix('@').map(str::to_string));
+    match scope {
+        Some(s) => format!("@{s}-{base}"),
+        None => base.to_string(),
+    }
 }
 
 /// `refpm` stays `refpm`; anything else is `<basename>-<version>` when a version is known.
@@ -163,11 +186,7 @@ pub fn make_label(base: &str, version: &str) -> String {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
+    osfacts::which(name, None)
 }
 
 /// Runs `<target> --version` in a throwaway home (PM2 spawns a daemon even for that), then kills it.
@@ -193,7 +212,20 @@ async fn probe_version(command: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::make_label;
+    use super::{make_label, scoped};
+    use std::path::Path;
+
+    #[test]
+    fn a_scoped_package_keeps_its_scope_in_the_label() {
+        let p = Path::new("/c/npm/@socket.io+pm2@6.0.14/node_modules/@socket.io/pm2/bin/pm2");
+        assert_eq!(
+            make_label(&scoped(p, "pm2"), "6.0.14"),
+            "@socket.io-pm2-6.0.14"
+        );
+        let p = Path::new("/w/node_modules/pm2/bin/pm2");
+        assert_eq!(make_label(&scoped(p, "pm2"), "6.0.14"), "pm2-6.0.14");
+        assert_eq!(scoped(Path::new("/usr/bin/pm2"), "pm2"), "pm2");
+    }
 
     #[test]
     fn labels() {

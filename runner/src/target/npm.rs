@@ -4,15 +4,9 @@ use super::TargetError;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// `$XDG_CACHE_HOME/conform/<sub>`, else `~/.cache/conform/<sub>`.
+/// `$XDG_CACHE_HOME/conform/<sub>`, else `~/.cache/conform/<sub>` (see [`crate::builtin::cache_root`]).
 pub(super) fn cache_dir(sub: &str) -> PathBuf {
-    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
-        return PathBuf::from(x).join("conform").join(sub);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    home.join(".cache/conform").join(sub)
+    crate::builtin::cache_root().join(sub)
 }
 
 /// The environment npm runs with: PATH, HOME and npm's cache and registry settings.

@@ -120,6 +120,29 @@ pub fn assert_no_leftovers(results: &serde_json::Value) {
 /// The lines of a suite file with one scenario; `extra` is appended inside the scenario table.
 pub fn one_scenario(suite: &str, id: &str, body: &str) -> String {
     format!(
-        "suite = \"{suite}\"\n\n[[scenario]]\nid = \"{suite}/{id}\"\nquote = \"an Integer. This spreads the app across a specific number of clusters.\"\nlevel = \"MUST\"\nfixture = \"http\"\n{body}"
+        "suite = \"{suite}\"\n\n[[scenario]]\nid = \"{suite}/{id}\"\nquote = \"an Integer. This spreads the app across a specific number of clusters.\"\nsource = \"guide\"\nlevel = \"MUST\"\nfixture = \"http\"\n{body}"
     )
+}
+
+/// Asserts no `index.html` under `reports` shows Rust debug text (`Some(`, `None`, `[]`, escaped
+/// quotes): every value a reader sees is rendered as text.
+pub fn assert_no_debug_text(reports: &Path) {
+    let mut pages = 0;
+    for e in std::fs::read_dir(reports).expect("report dir").flatten() {
+        let page = e.path().join("index.html");
+        let Ok(html) = std::fs::read_to_string(&page) else {
+            continue;
+        };
+        pages += 1;
+        for bad in ["Some(", "None", "[]", "\\\""] {
+            if let Some(i) = html.find(bad) {
+                panic!(
+                    "{} shows `{bad}`: …{}…",
+                    page.display(),
+                    &html[i.saturating_sub(160)..(i + 60).min(html.len())]
+                );
+            }
+        }
+    }
+    assert!(pages > 0, "no index.html under {}", reports.display());
 }

@@ -179,7 +179,7 @@ fn an_option_the_target_rejects_gives_unsupported() {
 fn repeat_records_every_verdict_with_two_jobs() {
     let body = "app = { instances = 1 }\nsteps = [\n  { do = \"start\" },\n  { do = \"wait-online\", count = 1 },\n]\nexpect = [\n  { check = \"instance-count\", equals = 1 },\n]\n";
     let two = format!(
-        "{}\n[[scenario]]\nid = \"t/b\"\nquote = \"q\"\nlevel = \"MUST\"\nfixture = \"http\"\n{body}",
+        "{}\n[[scenario]]\nid = \"t/b\"\nquote = \"q\"\nsource = \"guide\"\nlevel = \"MUST\"\nfixture = \"http\"\n{body}",
         one_scenario("t", "a", body)
     );
     let dir = temp_tree(&[("s/t.toml", &two)]);

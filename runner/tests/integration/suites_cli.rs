@@ -4,27 +4,42 @@ use crate::common::{conform_bin, temp_tree, workspace};
 use assert_cmd::Command;
 use rstest::rstest;
 
-const GOOD_HEAD: &str = "suite = \"x\"\n\n[[scenario]]\nid = \"x/one\"\nquote = \"q\"\nlevel = \"MUST\"\nfixture = \"http\"\n";
+const GOOD_HEAD: &str = "suite = \"x\"\n\n[[scenario]]\nid = \"x/one\"\nquote = \"q\"\nsource = \"guide\"\nlevel = \"MUST\"\nfixture = \"http\"\n";
 
 #[rstest]
 #[case::toml_syntax("suite = \"x\"\n[[scenario]\nid = \"x/one\"\n", 2, "scenario")]
 #[case::unknown_check(
     &format!("{GOOD_HEAD}steps = [ {{ do = \"start\" }} ]\nexpect = [\n  {{ check = \"no-such-check\" }},\n]\n"),
-    10,
+    11,
     "check"
 )]
 #[case::unknown_step(
     &format!("{GOOD_HEAD}steps = [\n  {{ do = \"teleport\" }},\n]\nexpect = []\n"),
-    9,
+    10,
     "do"
 )]
-#[case::wrong_type(&format!("{GOOD_HEAD}timeout_s = \"soon\"\nsteps = []\nexpect = []\n"), 8, "timeout_s")]
+#[case::wrong_type(&format!("{GOOD_HEAD}timeout_s = \"soon\"\nsteps = []\nexpect = []\n"), 9, "timeout_s")]
 #[case::missing_quote(
     "suite = \"x\"\n\n[[scenario]]\nid = \"x/one\"\nlevel = \"MUST\"\nfixture = \"http\"\nsteps = []\nexpect = []\n",
     3,
     "quote"
 )]
-#[case::unknown_fixture(&format!("{}steps = []\nexpect = []\n", GOOD_HEAD.replace("\"http\"", "\"nope\"")), 7, "fixture")]
+#[case::unknown_fixture(&format!("{}steps = []\nexpect = []\n", GOOD_HEAD.replace("\"http\"", "\"nope\"")), 8, "fixture")]
+#[case::step_name_typo(
+    &format!("{GOOD_HEAD}steps = [ {{ do = \"reload\" }} ]\nexpect = [\n  {{ check = \"one-at-a-time\", during = \"relaod\" }},\n]\n"),
+    11,
+    "during"
+)]
+#[case::snapshot_label_typo(
+    &format!("{GOOD_HEAD}steps = [ {{ do = \"snapshot\", label = \"before\" }} ]\nexpect = [\n  {{ check = \"pids-unchanged\", before = \"befor\", after = \"end\" }},\n]\n"),
+    11,
+    "before"
+)]
+#[case::extra_app_typo(
+    &format!("{GOOD_HEAD}extra_apps = [ {{ name = \"other\" }} ]\nsteps = [\n  {{ do = \"start-ecosystem\", only = \"othr\" }},\n]\nexpect = []\n"),
+    11,
+    "only"
+)]
 fn bad_suite_file_exits_2_naming_file_line_and_key(
     #[case] text: &str,
     #[case] line: usize,

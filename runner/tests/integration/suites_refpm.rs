@@ -3,7 +3,7 @@
 //! the results (ids, levels, checks evaluated — no pids, ports or times) is an insta snapshot, so a scenario
 //! or check that silently stops being evaluated fails the test too.
 
-use crate::common::{assert_no_leftovers, conform_bin, results, workspace};
+use crate::common::{assert_no_debug_text, assert_no_leftovers, conform_bin, results, workspace};
 use assert_cmd::Command;
 use std::time::Duration;
 
@@ -39,6 +39,7 @@ fn every_suite_against_refpm_matches_its_baseline() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let res = results(reports.path());
     assert_no_leftovers(&res);
+    assert_no_debug_text(reports.path());
     let scenarios = res["results"].as_array().expect("results");
     let shape: Vec<serde_json::Value> = scenarios
         .iter()

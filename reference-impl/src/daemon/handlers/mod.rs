@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::Daemon;
 use super::host::Host;
-use crate::protocol::{Command, Response};
+use crate::protocol::{Command, Response, Verb};
 
 /// Runs one command; the bool asks the server to exit after replying (`kill`).
 pub async fn dispatch(d: &Arc<Daemon>, cmd: Command) -> (Response, bool) {
@@ -31,19 +31,10 @@ pub async fn dispatch(d: &Arc<Daemon>, cmd: Command) -> (Response, bool) {
             (r, false)
         }
         Command::Start(req) => (start::start(d, req).await, false),
-        Command::Stop(req) => (operate::operate(d, operate::Action::Stop, req).await, false),
-        Command::Restart(req) => (
-            operate::operate(d, operate::Action::Restart, req).await,
-            false,
-        ),
-        Command::Reload(req) => (
-            operate::operate(d, operate::Action::Reload, req).await,
-            false,
-        ),
-        Command::Delete(req) => (
-            operate::operate(d, operate::Action::Delete, req).await,
-            false,
-        ),
+        Command::Stop(req) => (operate::operate(d, Verb::Stop, req).await, false),
+        Command::Restart(req) => (operate::operate(d, Verb::Restart, req).await, false),
+        Command::Reload(req) => (operate::operate(d, Verb::Reload, req).await, false),
+        Command::Delete(req) => (operate::operate(d, Verb::Delete, req).await, false),
         Command::Scale(req) => (scale::scale(d, req).await, false),
         Command::Kill => (kill::kill(d).await, true),
     }

@@ -11,34 +11,10 @@ use super::super::job::JobError;
 use super::super::lifecycle::{restart_proc, stop_proc};
 use super::super::reload::{ReloadOutcome, reload_proc};
 use crate::config::AppSpec;
-use crate::protocol::{Response, Target, TargetRequest};
-
-/// The per-id verbs.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Action {
-    /// stopProcessId
-    Stop,
-    /// restartProcessId
-    Restart,
-    /// reloadProcessId
-    Reload,
-    /// deleteProcessId
-    Delete,
-}
-
-impl Action {
-    fn rpc(self) -> &'static str {
-        match self {
-            Action::Stop => "stopProcessId",
-            Action::Restart => "restartProcessId",
-            Action::Reload => "reloadProcessId",
-            Action::Delete => "deleteProcessId",
-        }
-    }
-}
+use crate::protocol::{Response, Target, TargetRequest, Verb};
 
 /// Resolves the target and runs the action; fills the response like PM2's CLI.
-pub async fn operate(d: &Arc<Daemon>, action: Action, req: TargetRequest) -> Response {
+pub async fn operate(d: &Arc<Daemon>, action: Verb, req: TargetRequest) -> Response {
     let mut r = Response::ok();
     match req.target {
         Target::Name(target) => {
@@ -46,7 +22,7 @@ pub async fn operate(d: &Arc<Daemon>, action: Action, req: TargetRequest) -> Res
             if ids.is_empty() {
                 return not_found(&target);
             }
-            if req.update_env && matches!(action, Action::Restart | Action::Reload) {
+            if req.update_env && matches!(action, Verb::Restart | Verb::Reload) {
                 let mut t = d.table();
                 for id in &ids {
                     if let Some(p) = t.jobs.get_mut(id) {
@@ -61,12 +37,12 @@ pub async fn operate(d: &Arc<Daemon>, action: Action, req: TargetRequest) -> Res
             for app in apps {
                 let ids = d.table().ids_named(&app.name);
                 if ids.is_empty() {
-                    if matches!(action, Action::Restart | Action::Reload) {
+                    if matches!(action, Verb::Restart | Verb::Reload) {
                         to_start.push(app);
                     }
                     continue;
                 }
-                if matches!(action, Action::Restart | Action::Reload) {
+                if matches!(action, Verb::Restart | Verb::Reload) {
                     update_config(d, &ids, &app, &req.caller_env);
                 }
                 let name = app.name.clone();
@@ -95,7 +71,7 @@ pub async fn operate(d: &Arc<Daemon>, action: Action, req: TargetRequest) -> Res
             }
         }
     }
-    if action != Action::Reload {
+    if action != Verb::Reload {
         r.list = Some(d.jlist());
     }
     r
@@ -141,7 +117,7 @@ fn update_config(
 /// Runs the action over ids; returns false after the first failure (already reported in `r`).
 async fn run_ids(
     d: &Arc<Daemon>,
-    action: Action,
+    action: Verb,
     label: &str,
     ids: Vec<u32>,
     parallel: Option<usize>,
@@ -155,8 +131,8 @@ async fn run_ids(
     ));
     let limit = match (action, parallel) {
         (_, Some(n)) => n.max(1),
-        (Action::Delete, None) => 10,
-        (Action::Reload, None) => 1,
+        (Verb::Delete, None) => 10,
+        (Verb::Reload, None) => 1,
         (_, None) if ids.len() <= 2 => 1,
         (_, None) => 2,
     };
@@ -196,11 +172,7 @@ async fn run_ids(
     true
 }
 
-async fn one(
-    d: &Arc<Daemon>,
-    action: Action,
-    id: u32,
-) -> Result<(String, Option<String>), JobError> {
+async fn one(d: &Arc<Daemon>, action: Verb, id: u32) -> Result<(String, Option<String>), JobError> {
     let (lock, name) = {
         let t = d.table();
         let p = t.jobs.get(&id).ok_or(JobError::UnknownId(id))?;
@@ -209,17 +181,17 @@ async fn one(
     let _guard = lock.lock().await;
     let mut warning = None;
     match action {
-        Action::Stop => {
+        Verb::Stop => {
             stop_proc(d, id).await?;
             release_if_idle(d, &name);
         }
-        Action::Restart => restart_proc(d, id).await?,
-        Action::Reload => {
+        Verb::Restart => restart_proc(d, id).await?,
+        Verb::Reload => {
             if let ReloadOutcome::Replaced(w) = reload_proc(d, id).await? {
                 warning = w;
             }
         }
-        Action::Delete => delete_proc(d, id).await?,
+        Verb::Delete => delete_proc(d, id).await?,
     }
     Ok((name, warning))
 }

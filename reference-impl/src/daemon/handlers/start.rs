@@ -10,11 +10,11 @@ use super::super::job::{Job, JobInit, Launch};
 use super::super::lifecycle::wait_started;
 use super::super::spawn::launch;
 use super::super::table::{Status, now_ms, uuid_v4};
-use super::operate::{Action, operate};
+use super::operate::operate;
 use crate::config::AppSpec;
 use crate::home::sanitize_name;
 use crate::instances::{MAX_INSTANCES, resolve, usable_cpus};
-use crate::protocol::{Response, StartRequest, Target, TargetRequest};
+use crate::protocol::{Response, StartRequest, Target, TargetRequest, Verb};
 
 /// Restarts `target` as `start` does for apps that already exist, adding its lines to `r`; false (with
 /// `r.code` set) when the restart failed.
@@ -26,7 +26,7 @@ async fn restart(
 ) -> bool {
     let sub = operate(
         d,
-        Action::Restart,
+        Verb::Restart,
         TargetRequest {
             target,
             parallel: None,

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod full_run;
+pub mod knee;
 pub mod reload;
 pub mod scale;
 pub mod throughput;

@@ -1,23 +1,18 @@
 //! Throughput, latency, supervisor memory and CPU of one serving subject.
 //!
-//! Max throughput is found by stepping the open-loop rate up (×[`RAMP_FACTOR`] per step) until the
-//! achieved ok rate stops growing; the figure is the best ok rate any step achieved, with that step's
-//! failures.
+//! Throughput is the knee of a stepped open-loop ramp (see [`super::knee`]): the highest rate sustained
+//! with < 0.1 % failed requests and a bounded p99, reported beside the peak ok rate and its failures.
 //! The first step runs at the fixed latency rate for longer and gives the latency figures. The
 //! supervisor's CPU time is read before and after the new-connection ramp and its RSS mid-step.
 //! Order on one subject: idle RSS, new-connection ramp, wrk cross-check, keep-alive ramp.
 
 use super::Out;
+use super::knee::{RampStep, bisect, knee, peak, ramp_done, ramp_rates, trace};
 use crate::bench::figures::*;
 use crate::bench::knobs::Knobs;
 use crate::bench::procinfo;
 use crate::load::{ConnMode, LoadResult, LoadRun, LoadSpec, Outcome, Protocol};
 use std::time::{Duration, Instant};
-
-/// Rate multiplier between ramp steps.
-pub const RAMP_FACTOR: f64 = 1.5;
-/// Most steps of one ramp.
-pub const RAMP_STEPS: usize = 10;
 
 fn spec(port: u16, mode: ConnMode, rate: u32, duration: Duration, timeout: Duration) -> LoadSpec {
     LoadSpec {
@@ -60,46 +55,56 @@ pub fn ok_rate(r: &LoadResult, window: Duration) -> f64 {
     ok.len() as f64 / span_s
 }
 
-/// The rates of a ramp, [`RAMP_STEPS`] of them: `first` (the latency step), then from `2 × first`
-/// ×[`RAMP_FACTOR`] each step.
-pub fn ramp_rates(first: u32) -> Vec<u32> {
-    let base = 2.0 * f64::from(first);
-    std::iter::once(first)
-        .chain((0..RAMP_STEPS - 1).map(|i| (base * RAMP_FACTOR.powi(i as i32)).round() as u32))
-        .collect()
+/// Latency percentiles of the requests due before `head` (cold: the keep-alive pool is still opening
+/// connections) and after it (warm).
+pub fn split_latency(
+    r: &LoadResult,
+    head: Duration,
+) -> (
+    std::collections::BTreeMap<String, f64>,
+    std::collections::BTreeMap<String, f64>,
+) {
+    let cut = head.as_secs_f64() * 1000.0;
+    let (cold, warm): (Vec<_>, Vec<_>) =
+        r.records.iter().cloned().partition(|x| x.intended_ms < cut);
+    (
+        LoadResult { records: cold }.latency_ms(),
+        LoadResult { records: warm }.latency_ms(),
+    )
 }
 
-/// One step of a ramp.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RampStep {
-    /// Intended rate (req/s).
-    pub rate: u32,
-    /// Achieved ok replies per second ([`ok_rate`]).
-    pub ok_rate: f64,
-    /// Requests issued.
-    pub sent: u64,
-    /// Requests that failed.
-    pub failed: u64,
-}
-
-/// Whether the ramp stops after `steps`: neither of the last two steps raised the best ok rate of
-/// the steps before it by 5 %. A hiccup of a shared machine costs one step, not the ramp; a server at
-/// its limit stops improving whatever the offered rate.
-pub fn ramp_done(steps: &[RampStep]) -> bool {
-    let improves = |j: usize| {
-        let best_before = steps[..j].iter().map(|s| s.ok_rate).fold(0.0, f64::max);
-        steps[j].ok_rate >= best_before * 1.05
+/// One ramp step at `rate` for `window`; samples the supervisor's RSS mid-step into `rss`.
+async fn run_step(
+    port: u16,
+    mode: ConnMode,
+    rate: u32,
+    window: Duration,
+    k: &Knobs,
+    daemon: Option<u32>,
+    rss: &mut Option<f64>,
+) -> (RampStep, LoadResult) {
+    let run = LoadRun::start(
+        spec(port, mode, rate, window, k.ramp_timeout),
+        Instant::now(),
+    );
+    tokio::time::sleep(window.mul_f64(0.6)).await;
+    if let Some(r) = daemon.and_then(procinfo::rss_mb) {
+        *rss = Some(rss.map_or(r, |m: f64| m.max(r)));
+    }
+    let r = run.finish().await;
+    let step = RampStep {
+        rate,
+        ok_rate: ok_rate(&r, window),
+        sent: r.records.len() as u64,
+        failed: r.failed(),
+        p99_ms: r.latency_ms().get("p99").copied(),
     };
-    steps.len() >= 3 && !improves(steps.len() - 1) && !improves(steps.len() - 2)
+    (step, r)
 }
 
-/// The step with the best ok rate.
-pub fn best(steps: &[RampStep]) -> Option<&RampStep> {
-    steps.iter().max_by(|a, b| a.ok_rate.total_cmp(&b.ok_rate))
-}
-
-/// Runs a ramp; the first step (at `k.latency_rate` for `k.latency_sample`) yields the latency figures.
-/// Returns the steps and the highest supervisor RSS seen mid-step.
+/// Runs a ramp, then bisects towards its knee; the first step (at `k.latency_rate` for
+/// `k.latency_sample`) yields the latency figures. Returns the steps and the highest supervisor RSS
+/// seen mid-step.
 async fn ramp(
     port: u16,
     mode: ConnMode,
@@ -113,50 +118,67 @@ async fn ramp(
     let mut rss: Option<f64> = None;
     for (i, rate) in ramp_rates(k.latency_rate).into_iter().enumerate() {
         let window = if i == 0 {
-            k.latency_sample
+            k.warmup + k.latency_sample
         } else {
             k.ramp_step
         };
-        let run = LoadRun::start(
-            spec(port, mode, rate, window, k.ramp_timeout),
-            Instant::now(),
-        );
-        tokio::time::sleep(window.mul_f64(0.6)).await;
-        if let Some(r) = daemon.and_then(procinfo::rss_mb) {
-            rss = Some(rss.map_or(r, |m: f64| m.max(r)));
-        }
-        let r = run.finish().await;
+        let (step, r) = run_step(port, mode, rate, window, k, daemon, &mut rss).await;
         if i == 0 {
-            let l = r.latency_ms();
-            if let (Some(a), Some(b)) = (l.get("p50"), l.get("p99")) {
+            let (cold, warm) = split_latency(&r, k.warmup);
+            if let (Some(a), Some(b)) = (warm.get("p50"), warm.get("p99")) {
                 out.push(p50, *a);
                 out.push(p99, *b);
             }
-        }
-        steps.push(RampStep {
-            rate,
-            ok_rate: ok_rate(&r, window),
-            sent: r.records.len() as u64,
-            failed: r.failed(),
-        });
-        if ramp_done(&steps) {
-            if r.failed() > 0 {
+            if let (Some(a), Some(b)) = (cold.get("p50"), cold.get("p99")) {
                 out.note(format!(
-                    "{mode:?} ramp, last step {rate}/s: outcomes {:?}",
-                    r.outcomes()
+                    "{mode:?} latency at {rate}/s: first {} ms (connections opening) p50 {a:.1} / p99 {b:.1} ms, then p50 {:.1} / p99 {:.1} ms",
+                    k.warmup.as_millis(),
+                    warm.get("p50").copied().unwrap_or(f64::NAN),
+                    warm.get("p99").copied().unwrap_or(f64::NAN),
                 ));
             }
-            break;
+        }
+        steps.push(step);
+        if r.failed() > 0 && ramp_done(&steps) {
+            out.note(format!(
+                "{mode:?} ramp, last step {rate}/s: outcomes {:?}",
+                r.outcomes()
+            ));
         }
         // let the previous step's connections drain before the next
         tokio::time::sleep(Duration::from_millis(200)).await;
+        if ramp_done(&steps) {
+            break;
+        }
     }
-    let trace: Vec<String> = steps
-        .iter()
-        .map(|s| format!("{}/s->{:.0} ok/s ({} failed)", s.rate, s.ok_rate, s.failed))
-        .collect();
-    out.note(format!("{mode:?} ramp: {}", trace.join(", ")));
+    for _ in 0..super::knee::BISECT_STEPS {
+        let Some(rate) = bisect(&steps) else { break };
+        let (step, _) = run_step(port, mode, rate, k.ramp_step, k, daemon, &mut rss).await;
+        steps.push(step);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    out.note(format!("{mode:?} ramp: {}", trace(&steps)));
     (steps, rss)
+}
+
+/// Pushes the knee (0 with a note when no step was sustained), the peak and its failed share.
+fn push_throughput(out: &mut Out, steps: &[RampStep], mode: ConnMode, figs: [&'static str; 3]) {
+    let [max, peak_rps, failed] = figs;
+    match knee(steps) {
+        Some(s) => out.push(max, f64::from(s.rate)),
+        None if !steps.is_empty() => {
+            out.push(max, 0.0);
+            out.note(format!(
+                "{mode:?} ramp: no step was sustained (lowest rate tried {}/s)",
+                steps[0].rate
+            ));
+        }
+        None => {}
+    }
+    if let Some(p) = peak(steps) {
+        out.push(peak_rps, p.ok_rate);
+        out.push(failed, p.failed_share() * 100.0);
+    }
 }
 
 /// Measures every throughput-section figure of the subject serving on `port`.
@@ -181,10 +203,12 @@ pub async fn measure(
     )
     .await;
     let cpu1 = daemon.and_then(procinfo::cpu_seconds);
-    if let Some(b) = best(&steps) {
-        out.push(NEWCONN_MAX, b.ok_rate);
-        out.push(NEWCONN_FAILED, b.failed as f64);
-    }
+    push_throughput(
+        out,
+        &steps,
+        ConnMode::NewConnection,
+        [NEWCONN_MAX, NEWCONN_PEAK, NEWCONN_FAILED],
+    );
     if let Some(rss) = rss {
         out.push(RSS_LOAD, rss);
     }
@@ -216,10 +240,12 @@ pub async fn measure(
         KEEPALIVE_P99,
     )
     .await;
-    if let Some(b) = best(&steps) {
-        out.push(KEEPALIVE_MAX, b.ok_rate);
-        out.push(KEEPALIVE_FAILED, b.failed as f64);
-    }
+    push_throughput(
+        out,
+        &steps,
+        ConnMode::KeepAlive,
+        [KEEPALIVE_MAX, KEEPALIVE_PEAK, KEEPALIVE_FAILED],
+    );
     Ok(())
 }
 
@@ -240,6 +266,21 @@ mod tests {
     }
 
     #[test]
+    fn latency_splits_at_the_warm_up() {
+        let r = LoadResult {
+            records: vec![
+                rec(10.0, 300.0, Outcome::Ok),
+                rec(20.0, 320.0, Outcome::Ok),
+                rec(600.0, 1.0, Outcome::Ok),
+                rec(700.0, 2.0, Outcome::Ok),
+            ],
+        };
+        let (cold, warm) = split_latency(&r, Duration::from_millis(500));
+        assert!(cold["p50"] >= 300.0);
+        assert!(warm["p99"] <= 2.0);
+    }
+
+    #[test]
     fn ok_rate_counts_the_drain_of_a_backlog() {
         let r = LoadResult {
             records: vec![
@@ -254,41 +295,5 @@ mod tests {
         // the window is a floor
         assert_eq!(ok_rate(&r, Duration::from_secs(3)), 1.0);
         assert_eq!(ok_rate(&LoadResult::default(), Duration::from_secs(1)), 0.0);
-    }
-
-    fn step(rate: u32, ok_rate: f64, failed: u64) -> RampStep {
-        RampStep {
-            rate,
-            ok_rate,
-            sent: rate as u64,
-            failed,
-        }
-    }
-
-    #[test]
-    fn ramp_rates_grow_geometrically() {
-        let r = ramp_rates(1000);
-        assert_eq!(r.len(), RAMP_STEPS);
-        assert_eq!(&r[..5], &[1000, 2000, 3000, 4500, 6750]);
-    }
-
-    #[test]
-    fn ramp_stops_when_two_steps_in_a_row_do_not_improve() {
-        let mut s = vec![step(1000, 1000.0, 0), step(2000, 1300.0, 0)];
-        assert!(!ramp_done(&s));
-        // a hiccup (no gain) followed by a gain: the ramp goes on
-        s.push(step(3000, 1310.0, 0));
-        assert!(!ramp_done(&s));
-        s.push(step(4500, 4400.0, 0));
-        assert!(!ramp_done(&s));
-        // saturated: late replies or failures, the ok rate no longer grows by 5 %
-        s.push(step(6750, 4500.0, 0));
-        assert!(!ramp_done(&s));
-        s.push(step(10125, 4300.0, 3000));
-        assert!(ramp_done(&s));
-        assert_eq!(best(&s).unwrap().rate, 6750);
-        assert!(!ramp_done(&[]));
-        assert!(!ramp_done(&[step(1000, 10.0, 900), step(2000, 5.0, 900)]));
-        assert!(best(&[]).is_none());
     }
 }

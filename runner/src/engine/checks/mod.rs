@@ -1,17 +1,53 @@
-//! Evaluating the check vocabulary against what a scenario observed.
+//! The check vocabulary, evaluated: every check is a pure function of what the scenario observed
+//! ([`Observed`]) and returns its result with the figures it measured ([`Evaluated`]).
 
+mod faults;
 mod lifecycle;
 mod procs;
+mod replace;
+mod samples;
+mod show;
 pub mod timeline;
 mod traffic;
 
-use super::ctx::Ctx;
-use super::record::Worker;
+use super::observed::Observed;
 use crate::model::CheckResult;
 use crate::suite::Check;
 use crate::target::Proc;
+use std::collections::BTreeMap;
 
-/// One evaluated check; shared by every check and by the steps that fail a scenario early.
+/// One evaluated check and the figures it measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluated {
+    /// The result.
+    pub result: CheckResult,
+    /// Named figures (`failed_requests`, `min_listening`, ...).
+    pub figures: BTreeMap<String, f64>,
+}
+
+impl Evaluated {
+    /// A result without figures.
+    pub fn new(result: CheckResult) -> Self {
+        Evaluated {
+            result,
+            figures: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a figure.
+    pub fn fig(mut self, name: impl Into<String>, v: f64) -> Self {
+        self.figures.insert(name.into(), v);
+        self
+    }
+
+    /// Adds several figures.
+    pub fn figs(mut self, figs: impl IntoIterator<Item = (String, f64)>) -> Self {
+        self.figures.extend(figs);
+        self
+    }
+}
+
+/// One check result; shared by every check and by the steps that fail a scenario early.
 pub(in crate::engine) fn res(
     name: &str,
     passed: bool,
@@ -30,61 +66,21 @@ fn live(p: &Proc) -> bool {
     !matches!(p.status.as_str(), "stopped" | "errored") && p.pid != 0
 }
 
+/// A list of values as text (`0, 1`, or `none`).
 fn fmt_vals(v: &[String]) -> String {
-    format!("[{}]", v.join(", "))
+    show::list(v)
 }
 
-impl Ctx {
-    fn snap_app(&self, label: &str, app: Option<&str>) -> Vec<Proc> {
-        let name = app.unwrap_or(&self.sc.app.name);
-        self.snapshots
-            .get(label)
-            .map(|l| l.iter().filter(|p| p.name == name).cloned().collect())
-            .unwrap_or_default()
-    }
-
-    fn window(&self, kind: &str) -> Option<(f64, f64)> {
-        let spans: Vec<_> = self.spans.iter().filter(|s| s.kind == kind).collect();
-        Some((spans.first()?.start, spans.last()?.end))
-    }
-
-    /// Workers that listened through the whole of load `name` (else the ones alive at its end).
-    fn load_workers<'a>(&self, name: &str, ws: &'a [Worker]) -> Vec<&'a Worker> {
-        let Some((a, b)) = self.window(&format!("load:{name}")) else {
-            return Vec::new();
-        };
-        let through: Vec<&Worker> = ws
-            .iter()
-            .filter(|w| {
-                w.listening_span()
-                    .is_some_and(|(la, lb)| la <= a && lb >= b)
-            })
-            .collect();
-        if !through.is_empty() {
-            return through;
-        }
-        ws.iter()
-            .filter(|w| w.listening.is_some() && w.alive_at(b))
-            .collect()
-    }
-
-    /// Evaluates one check; adds what it measured to the figures.
-    pub fn evaluate(&mut self, check: &Check, ws: &[Worker]) -> CheckResult {
-        if let Some(r) = self.eval_procs(check, ws) {
-            return r;
-        }
-        if let Some(r) = self.eval_traffic(check, ws) {
-            return r;
-        }
-        if let Some(r) = self.eval_lifecycle(check, ws) {
-            return r;
-        }
-        match check {
-            Check::Restarts { .. }
-            | Check::StartRate { .. }
-            | Check::NoOrphans {}
-            | Check::LogsContain { .. } => self.evaluate_fault(check),
-            other => res(other.kind(), false, "a known check", "not evaluated"),
-        }
-    }
+/// Evaluates one check against what was observed.
+pub fn evaluate(check: &Check, obs: &Observed) -> Evaluated {
+    procs::eval(check, obs)
+        .or_else(|| replace::eval(check, obs))
+        .or_else(|| samples::eval(check, obs))
+        .or_else(|| traffic::eval(check, obs))
+        .or_else(|| lifecycle::eval(check, obs))
+        .or_else(|| faults::eval(check, obs))
+        .unwrap_or_else(|| {
+            // every variant belongs to one group: reaching this is a bug in the grouping
+            Evaluated::new(res(check.kind(), false, "a known check", "not evaluated"))
+        })
 }

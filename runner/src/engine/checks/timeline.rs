@@ -43,6 +43,16 @@ pub fn max_alive(workers: &[Worker], from: f64, to: f64) -> (usize, f64) {
         .unwrap_or((0, from))
 }
 
+/// The smallest number of live workers at any moment of `[from, to]`, and when.
+pub fn min_alive(workers: &[Worker], from: f64, to: f64) -> (usize, f64) {
+    let spans: Vec<(f64, f64)> = workers.iter().map(Worker::alive_span).collect();
+    points(&spans, from, to)
+        .into_iter()
+        .map(|p| (covering(&spans, p), p))
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .unwrap_or((0, from))
+}
+
 /// Live workers at `t`.
 pub fn alive_at(workers: &[Worker], t: f64) -> usize {
     workers.iter().filter(|w| w.alive_at(t)).count()

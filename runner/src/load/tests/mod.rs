@@ -4,4 +4,5 @@ mod bench;
 mod classify;
 mod node;
 mod rate;
+mod reload_keepalive;
 mod servers;

@@ -70,31 +70,95 @@ fn worker_label(pid: &str, workers: &[WorkerSpan]) -> String {
     }
 }
 
-/// Bar chart of successful requests per worker, with the fair share as a dashed line.
+/// Width in px of `text` at the charts' 11 px font (an estimate: 6.2 px per character).
+fn text_width(text: &str) -> f64 {
+    6.2 * text.chars().count() as f64
+}
+
+/// The x-axis of the bar chart: one short label per worker — its instance number when every worker
+/// has a distinct one (what a reader of PM2 knows), else its pid — in that order.
+fn bar_labels(
+    per_worker: &BTreeMap<String, u64>,
+    workers: &[WorkerSpan],
+) -> (&'static str, Vec<(String, String, u64)>) {
+    let inst = |pid: &str| {
+        workers
+            .iter()
+            .find(|w| w.pid.to_string() == pid)
+            .and_then(|w| w.instance.clone())
+    };
+    let insts: Vec<Option<String>> = per_worker.keys().map(|p| inst(p)).collect();
+    let distinct: std::collections::BTreeSet<&String> = insts.iter().flatten().collect();
+    let by_instance = insts.iter().all(Option::is_some) && distinct.len() == insts.len();
+    let mut rows: Vec<(String, String, u64)> = per_worker
+        .iter()
+        .zip(insts)
+        .map(|((pid, n), i)| {
+            let short = match (&i, by_instance) {
+                (Some(i), true) => i.clone(),
+                _ => pid.clone(),
+            };
+            (short, pid.clone(), *n)
+        })
+        .collect();
+    if by_instance {
+        rows.sort_by_key(|(i, _, _)| (i.parse::<i64>().unwrap_or(i64::MAX), i.clone()));
+        ("instance (NODE_APP_INSTANCE)", rows)
+    } else {
+        rows.sort_by_key(|(p, _, _)| p.parse::<u64>().unwrap_or(u64::MAX));
+        ("pid", rows)
+    }
+}
+
+/// How the x labels of `n` slots of `slot` px fit: every `k`-th label, rotated or not.
+fn label_layout(slot: f64, widest: f64) -> (usize, bool) {
+    if widest + 4.0 <= slot {
+        return (1, false);
+    }
+    // rotated by 45°, neighbours need about one line height (13 px) of horizontal room
+    (((13.0 / slot).ceil() as usize).max(1), true)
+}
+
+/// Bar chart of successful requests per worker, with the fair share as a dashed line. Labels thin
+/// out and turn 45° when the workers are many (2 to 64 stay legible); counts above the bars show only
+/// where they fit (every bar's tooltip has them).
 pub(crate) fn workers_bar(per_worker: &BTreeMap<String, u64>, workers: &[WorkerSpan]) -> String {
     let n = per_worker.len().max(1) as f64;
     let max = per_worker.values().copied().max().unwrap_or(0).max(1) as f64;
     let total: u64 = per_worker.values().sum();
-    let (top, plot_h, bottom) = (20.0, 160.0, 40.0);
-    let height = top + plot_h + bottom;
     let plot_w = WIDTH - LEFT - RIGHT;
     let slot = plot_w / n;
+    let (axis, rows) = bar_labels(per_worker, workers);
+    let widest = rows
+        .iter()
+        .map(|(l, _, _)| text_width(l))
+        .fold(0.0, f64::max);
+    let (every, rotated) = label_layout(slot, widest);
+    let label_h = if rotated { widest * 0.71 + 8.0 } else { 14.0 };
+    let (top, plot_h) = (20.0, 160.0);
+    let bottom = label_h + 34.0;
+    let height = top + plot_h + bottom;
     let mut s = Svg::new(WIDTH, height, "chart-workers", "requests per worker");
     let y = |v: f64| top + plot_h - v / max * plot_h;
     for t in ticks(max) {
         s.line(LEFT, y(t), WIDTH - RIGHT, y(t), "#e0e0e0", false);
         s.text(LEFT - 6.0, y(t) + 4.0, "end", "axis", &fmt::num(t));
     }
-    for (i, (pid, count)) in per_worker.iter().enumerate() {
+    let counts_fit = rows
+        .iter()
+        .all(|(_, _, c)| text_width(&c.to_string()) + 2.0 <= slot);
+    for (i, (short, pid, count)) in rows.iter().enumerate() {
         let x = LEFT + i as f64 * slot + slot * 0.15;
         let w = slot * 0.7;
-        let label = worker_label(pid, workers);
         let share = if total > 0 {
             100.0 * *count as f64 / total as f64
         } else {
             0.0
         };
-        let tip = format!("{label}: {count} requests ({share:.1}%)");
+        let tip = format!(
+            "{}: {count} requests ({share:.1}%)",
+            worker_label(pid, workers)
+        );
         s.rect(
             x,
             y(*count as f64),
@@ -103,21 +167,44 @@ pub(crate) fn workers_bar(per_worker: &BTreeMap<String, u64>, workers: &[WorkerS
             OK,
             Some(&tip),
         );
-        s.text(
-            x + w / 2.0,
-            y(*count as f64) - 4.0,
-            "middle",
-            "value",
-            &count.to_string(),
-        );
-        s.text(x + w / 2.0, top + plot_h + 16.0, "middle", "label", &label);
+        if counts_fit {
+            s.text(
+                x + w / 2.0,
+                y(*count as f64) - 4.0,
+                "middle",
+                "value",
+                &count.to_string(),
+            );
+        }
+        if i % every == 0 {
+            let cx = x + w / 2.0;
+            if rotated {
+                s.text_rotated(cx + 3.0, top + plot_h + 12.0, -45.0, "label", short);
+            } else {
+                s.text(cx, top + plot_h + 16.0, "middle", "label", short);
+            }
+        }
     }
+    let fair = total as f64 / n;
     if !per_worker.is_empty() {
-        let fair = total as f64 / n;
         s.line(LEFT, y(fair), WIDTH - RIGHT, y(fair), STEP, true);
-        s.text(WIDTH - RIGHT, y(fair) - 4.0, "end", "axis", "fair share");
     }
     s.text(12.0, top + plot_h / 2.0, "start", "axis", "requests");
+    let thinned = if every > 1 {
+        format!("; one label per {every} bars")
+    } else {
+        String::new()
+    };
+    s.text(
+        LEFT + plot_w / 2.0,
+        height - 8.0,
+        "middle",
+        "axis",
+        &format!(
+            "{axis}{thinned} · dashed line: fair share ({} requests)",
+            fmt::num(fair.round())
+        ),
+    );
     s.finish()
 }
 
@@ -153,7 +240,9 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
     let x = |t: f64| LEFT + (t - lo) / (hi - lo) * plot_w;
     let top = 52.0;
     let req_h = if f.throughput.is_some() { 120.0 } else { 0.0 };
-    let lane_h = 18.0;
+    // 18 px lanes up to 16 workers, then thinner ones so 64 workers stay on one screen
+    let lane_h: f64 = if f.workers.len() > 16 { 9.0 } else { 18.0 };
+    let lane_every = (13.0 / lane_h).ceil() as usize;
     let mut workers: Vec<&WorkerSpan> = f.workers.iter().collect();
     workers.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
     let lanes_top = top + req_h + if req_h > 0.0 { 16.0 } else { 0.0 };
@@ -231,7 +320,9 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
             Some(inst) => format!("pid {} (i={inst})", w.pid),
             None => format!("pid {}", w.pid),
         };
-        s.text(LEFT - 6.0, ly + 13.0, "end", "label", &label);
+        if i % lane_every == 0 {
+            s.text(LEFT - 6.0, ly + lane_h / 2.0 + 4.0, "end", "label", &label);
+        }
         let listen = w.listening_ms.unwrap_or(end).clamp(w.start_ms, end);
         let tip = format!(
             "{label}: start {} ms, listening {}, end {}",
@@ -245,17 +336,17 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
         );
         s.rect(
             x(w.start_ms),
-            ly + 3.0,
+            ly + lane_h * 0.17,
             x(listen) - x(w.start_ms),
-            lane_h - 6.0,
+            lane_h * 0.66,
             "#b9c9dd",
             Some(&tip),
         );
         s.rect(
             x(listen),
-            ly + 3.0,
+            ly + lane_h * 0.17,
             x(end) - x(listen),
-            lane_h - 6.0,
+            lane_h * 0.66,
             "#5b8c5a",
             Some(&tip),
         );
@@ -269,7 +360,7 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
         match (lane, lane_colour(&e.kind)) {
             (Some(i), Some(colour)) => {
                 let ly = lanes_top + i as f64 * lane_h;
-                s.marker(ex, ly + 9.0, colour, &tip);
+                s.marker(ex, ly + lane_h / 2.0, colour, &tip);
             }
             (Some(_), None) => {}
             (None, _) => {
@@ -280,15 +371,16 @@ pub(crate) fn timeline(f: &Figures, kind: TimelineKind) -> String {
                 } else {
                     &e.detail
                 };
-                let short: String = text.chars().take(28).collect();
-                let row = rows.place(ex + 3.0, &short);
-                s.text(
-                    ex + 3.0,
-                    top - 10.0 - 11.0 * row as f64,
-                    "start",
-                    "event",
-                    &short,
-                );
+                let short: String = text.chars().take(40).collect();
+                // a label that would run past the right edge ends at its line instead
+                let w = text_width(&short);
+                let (lx, anchor) = if ex + 3.0 + w > WIDTH {
+                    (ex - 3.0, "end")
+                } else {
+                    (ex + 3.0, "start")
+                };
+                let row = rows.place(if anchor == "end" { lx - w } else { lx }, &short);
+                s.text(lx, top - 10.0 - 11.0 * row as f64, anchor, "event", &short);
             }
         }
     }

@@ -19,13 +19,23 @@ blockquote{margin:6px 0;padding:4px 12px;border-left:4px solid #bbb;color:#444;f
 svg.chart{display:block;margin:8px 0;max-width:100%;height:auto}
 svg text{font-size:11px;fill:#333}svg text.event{fill:#e67e00}
 .diff td.cell-differs{outline:2px solid #ef6c00}
+[hidden]{display:none!important}
+.failures{border:1px solid #e0b4b4;background:#fff6f6;padding:6px 12px;border-radius:4px}
+.failures.none{border-color:#b5d6b7;background:#f4fbf4}.failures ul{margin:4px 0;padding-left:20px}
+#filter{margin:8px 0;padding:6px 10px;background:#f7f7f7;border-radius:4px}#filter fieldset{display:inline-block;border:0;margin:0 12px 0 0;padding:0}
+#filter legend{float:left;font-weight:600;margin-right:6px}#filter label{margin-right:8px;white-space:nowrap}
 "#;
 
 /// A complete HTML document around `body`.
 pub(crate) fn document(title: &str, body: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n",
-        escape(title)
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n{}</body>\n</html>\n",
+        escape(title),
+        if body.contains("<form id=\"filter\"") {
+            super::filter::SCRIPT
+        } else {
+            ""
+        }
     )
 }
 
@@ -120,10 +130,13 @@ pub(crate) fn summary(report: &RunReport) -> String {
 
 /// A list of every scenario with its verdict, linking to its section.
 pub(crate) fn toc(report: &RunReport) -> String {
-    let mut out = String::from("<h2>Scenarios</h2>\n<table class=\"toc\">\n");
+    let mut out = String::from("<h2>Scenarios</h2>\n");
+    out.push_str(&super::filter::controls(report));
+    out.push_str("<table class=\"toc\">\n");
     for r in &report.results {
         out.push_str(&format!(
-            "<tr><td>{}</td><td><span class=\"level\">{}</span></td><td><a href=\"#{}\">{}</a></td><td>{}</td></tr>\n",
+            "<tr {}><td>{}</td><td><span class=\"level\">{}</span></td><td><a href=\"#{}\">{}</a></td><td>{}</td></tr>\n",
+            super::filter::filter_attrs(r),
             badge(r.verdict),
             level_name(r.level),
             anchor(&r.id),

@@ -2,6 +2,7 @@
 
 use super::charts::{self, TimelineKind};
 use super::escape;
+use super::filter::filter_attrs;
 use super::page::{anchor, badge, level_name};
 use crate::model::{Figures, ScenarioResult};
 use crate::report::fmt;
@@ -10,8 +11,9 @@ use std::collections::BTreeMap;
 /// The `<section>` of one scenario.
 pub(crate) fn section(r: &ScenarioResult) -> String {
     let mut out = format!(
-        "<section class=\"scenario\" id=\"{}\">\n<h3>{} {} <span class=\"level\">{}</span> <small>{}</small></h3>\n",
+        "<section class=\"scenario\" id=\"{}\" {}>\n<h3>{} {} <span class=\"level\">{}</span> <small>{}</small></h3>\n",
         anchor(&r.id),
+        filter_attrs(r),
         badge(r.verdict),
         escape(&r.id),
         level_name(r.level),
@@ -89,11 +91,16 @@ fn figures(f: &Figures) -> String {
         &f.latency_ms,
         |v| fmt::num(*v),
     ));
-    out.push_str(&kv_table(
-        "requests per worker",
-        &f.per_worker,
-        u64::to_string,
-    ));
+    let per_worker = kv_table("requests per worker", &f.per_worker, u64::to_string);
+    if f.per_worker.len() > 4 {
+        // the chart shows them; the numbers stay one click away
+        out.push_str(&format!(
+            "<details><summary>requests per worker ({} workers)</summary>{per_worker}</details>\n",
+            f.per_worker.len()
+        ));
+    } else {
+        out.push_str(&per_worker);
+    }
     out
 }
 

@@ -77,6 +77,18 @@ impl Svg {
         ));
     }
 
+    /// Text at a point, rotated by `deg` degrees around it (negative: counter-clockwise).
+    pub(crate) fn text_rotated(&mut self, x: f64, y: f64, deg: f64, class: &str, s: &str) {
+        self.body.push_str(&format!(
+            "<text x=\"{0}\" y=\"{1}\" text-anchor=\"end\" class=\"{3}\" transform=\"rotate({2} {0} {1})\">{4}</text>",
+            c(x),
+            c(y),
+            c(deg),
+            escape(class),
+            escape(s)
+        ));
+    }
+
     /// A small downward triangle marker centred on `x`, tip at `y`, with a tooltip.
     pub(crate) fn marker(&mut self, x: f64, y: f64, fill: &str, tip: &str) {
         self.body.push_str(&format!(

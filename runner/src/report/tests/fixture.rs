@@ -17,6 +17,7 @@ fn result(id: &str, level: Level, verdict: Verdict, reason: &str) -> ScenarioRes
         id: id.into(),
         suite: id.split('/').next().unwrap_or("").into(),
         quote: "Reload is <zero-downtime> & \"safe\".".into(),
+        source: crate::model::PromiseSource::Guide,
         level,
         verdict,
         reason: reason.into(),
@@ -154,4 +155,73 @@ pub fn report(label: &str) -> RunReport {
         summary: Summary::from_results(&results),
         results,
     }
+}
+
+/// A report of a `-i n` run: a passing distribution scenario (requests per worker) and a failing
+/// reload under load (2n worker lifetimes, requests per 100 ms, the steps and signals).
+pub fn report_with_workers(n: u32) -> RunReport {
+    let mut r = report("refpm");
+    let mut dist = result(
+        &format!("distribution/http-{n}"),
+        Level::Must,
+        Verdict::Pass,
+        "",
+    );
+    dist.figures.per_worker = (0..n)
+        .map(|i| ((40_000 + i * 37).to_string(), 5000 + u64::from(i * 7 % 113)))
+        .collect();
+    dist.figures.workers = (0..n)
+        .map(|i| span(40_000 + i * 37, &i.to_string(), 0.0, Some(300.0), None))
+        .collect();
+    let mut reload = result(
+        &format!("reload/under-load/http-{n}"),
+        Level::Must,
+        Verdict::Fail,
+        "2 failed requests of 2782",
+    );
+    reload.figures.throughput = Some(Throughput {
+        bucket_ms: 100,
+        ok: (0..40).map(|i| 100 + i % 7).collect(),
+        failed: (0..40).map(|i| u64::from(i == 23) * 2).collect(),
+        failed_by: [(
+            "reset-reused".to_string(),
+            (0..40).map(|i| u64::from(i == 23) * 2).collect(),
+        )]
+        .into_iter()
+        .collect(),
+    });
+    let per = 2400.0 / f64::from(n);
+    reload.figures.workers = (0..n)
+        .flat_map(|i| {
+            let t = 500.0 + f64::from(i) * per;
+            [
+                span(
+                    50_000 + i,
+                    &i.to_string(),
+                    0.0,
+                    Some(200.0),
+                    Some(t + 150.0),
+                ),
+                span(60_000 + i, &i.to_string(), t, Some(t + 120.0), None),
+            ]
+        })
+        .collect();
+    reload.figures.timeline = vec![
+        event(0.0, "step", None, "start 1.2 s"),
+        event(300.0, "step", None, "load main 3.3 s: 2 of 2782 failed"),
+        event(480.0, "step", None, "reload 2.4 s"),
+        event(3600.0, "step", None, "load-stop main 4 ms"),
+    ];
+    reload.figures.timeline.extend((0..n).map(|i| {
+        event(
+            500.0 + f64::from(i) * per + 10.0,
+            "signal",
+            Some(50_000 + i),
+            "SIGINT",
+        )
+    }));
+    r.results.insert(0, reload);
+    r.results.insert(0, dist);
+    r.summary = Summary::from_results(&r.results);
+    r
 }

@@ -5,9 +5,111 @@ use crate::report::{render_html, render_junit, write_matrix_html, write_reports}
 
 fn no_network(html: &str) {
     let lower = html.to_ascii_lowercase();
-    for bad in ["http://", "https://", "<script", "<link", "@import", "url("] {
+    for bad in [
+        "http://",
+        "https://",
+        "<script src",
+        "<link",
+        "@import",
+        "url(",
+        "fetch(",
+        "xmlhttprequest",
+    ] {
         assert!(!lower.contains(bad), "html contains {bad}");
     }
+    // at most the one inline filter script
+    assert!(lower.matches("<script").count() <= 1);
+}
+
+/// What a reader must never see: Rust debug text and empty brackets.
+pub(super) fn assert_no_debug_text(html: &str) {
+    for bad in ["Some(", "None", "[]", "{}", "\\\"", "BTreeMap", "BTreeSet"] {
+        assert!(
+            !html.contains(bad),
+            "the page shows `{bad}`: …{}…",
+            html.find(bad)
+                .map(|i| &html[i.saturating_sub(120)..(i + 60).min(html.len())])
+                .unwrap_or("")
+        );
+    }
+}
+
+#[test]
+fn the_page_shows_no_debug_text() {
+    for n in [2, 4, 16, 64] {
+        assert_no_debug_text(&render_html(&fixture::report_with_workers(n)));
+    }
+}
+
+#[test]
+fn failures_are_summarised_at_the_top_with_links() {
+    let html = render_html(&fixture::report("refpm"));
+    let top = html.find("id=\"failures\"").expect("failures box");
+    assert!(
+        top < html.find("<table class=\"meta\"").unwrap(),
+        "not at the top"
+    );
+    let bx = &html[top..top + html[top..].find("</div>").unwrap()];
+    // fail, error, non-strict and flaky link to their sections; pass and informational do not show
+    for id in [
+        "reload/under-load/http-4",
+        "graceful/stop-in-flight",
+        "distribution/udp",
+        "reload/one-at-a-time",
+    ] {
+        let href = format!("href=\"#{}\"", super::super::html_anchor(id));
+        assert!(bx.contains(&href), "{id} not linked in {bx}");
+        assert!(html.contains(&format!("id=\"{}\"", &href[7..href.len() - 1])));
+    }
+    assert!(!bx.contains("distribution/http-4") && !bx.contains("stateless/counter"));
+    assert!(bx.contains("4 of 7 scenarios"), "{bx}");
+
+    let mut ok = fixture::report("refpm");
+    ok.results
+        .retain(|r| r.verdict == crate::model::Verdict::Pass);
+    assert!(render_html(&ok).contains("No failures</strong> in 1 scenarios"));
+}
+
+#[test]
+fn every_scenario_and_row_carries_what_the_filter_reads() {
+    let report = fixture::report("refpm");
+    let html = render_html(&report);
+    for r in &report.results {
+        let attrs = format!(
+            "data-verdict=\"{}\" data-level=\"{}\"",
+            r.verdict.as_str(),
+            match r.level {
+                crate::model::Level::Must => "MUST",
+                crate::model::Level::Should => "SHOULD",
+                crate::model::Level::Info => "INFO",
+            }
+        );
+        // the section and its table-of-contents row
+        assert_eq!(html.matches(&attrs).count() >= 2, true, "{attrs}");
+        let cb = format!("name=\"verdict\" value=\"{}\"", r.verdict.as_str());
+        assert!(html.contains(&cb), "no checkbox {cb}");
+    }
+    assert!(html.contains("<form id=\"filter\">"));
+    assert!(html.contains("name=\"level\" value=\"INFO\""));
+}
+
+#[test]
+fn worker_bars_are_labelled_by_instance_and_thin_out_when_many() {
+    let labels = |n: u32| {
+        let html = render_html(&fixture::report_with_workers(n));
+        let start = html.find("chart-workers").unwrap();
+        let svg = &html[start..start + html[start..].find("</svg>").unwrap()];
+        (
+            svg.matches("class=\"label\"").count(),
+            svg.contains("rotate("),
+            svg.contains(">instance (NODE_APP_INSTANCE)"),
+        )
+    };
+    assert_eq!(labels(2), (2, false, true));
+    assert_eq!(labels(16), (16, false, true));
+    let (n64, rotated, by_instance) = labels(64);
+    assert!(rotated && by_instance);
+    assert!(n64 < 64 && n64 >= 32, "{n64} labels for 64 bars");
 }
 
 #[test]

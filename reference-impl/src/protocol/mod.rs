@@ -6,9 +6,87 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AppSpec;
+use record::ProcessRecord;
+
+pub mod record;
 
 /// Bumped on any incompatible change; the daemon refuses other versions.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The two ends of the protocol disagree on [`PROTOCOL_VERSION`] (the one message for both sides).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "protocol version mismatch: the CLI speaks {cli} and the daemon {daemon}; run `refpm kill` and retry"
+)]
+pub struct VersionMismatch {
+    /// The CLI's version.
+    pub cli: u64,
+    /// The daemon's version.
+    pub daemon: u64,
+}
+
+/// Which end reads a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// The daemon reads a request.
+    Daemon,
+    /// The CLI reads a response.
+    Cli,
+}
+
+/// Checks the `version` a JSON line claims against ours, before the rest of it is parsed (so a
+/// newer or older peer gets this message rather than a parse error). Lines without a version pass.
+pub fn check_version(line: &str, reader: Reader) -> Result<(), VersionMismatch> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: Option<u64>,
+    }
+    let Some(theirs) = serde_json::from_str::<Versioned>(line)
+        .ok()
+        .and_then(|v| v.version)
+    else {
+        return Ok(());
+    };
+    let ours = PROTOCOL_VERSION as u64;
+    if theirs == ours {
+        return Ok(());
+    }
+    Err(match reader {
+        Reader::Daemon => VersionMismatch {
+            cli: theirs,
+            daemon: ours,
+        },
+        Reader::Cli => VersionMismatch {
+            cli: ours,
+            daemon: theirs,
+        },
+    })
+}
+
+/// The per-id verbs (PM2's `_operate` actions), shared by the CLI and the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// stopProcessId
+    Stop,
+    /// restartProcessId
+    Restart,
+    /// reloadProcessId
+    Reload,
+    /// deleteProcessId
+    Delete,
+}
+
+impl Verb {
+    /// PM2's RPC name, shown in "Applying action ...".
+    pub fn rpc(self) -> &'static str {
+        match self {
+            Verb::Stop => "stopProcessId",
+            Verb::Restart => "restartProcessId",
+            Verb::Reload => "reloadProcessId",
+            Verb::Delete => "deleteProcessId",
+        }
+    }
+}
 
 /// A request envelope.
 #[derive(Debug, Serialize, Deserialize)]
@@ -46,6 +124,22 @@ pub enum Command {
     },
     /// Stop everything and exit.
     Kill,
+}
+
+impl Command {
+    /// The command for a per-id verb.
+    pub fn operate(verb: Verb, req: TargetRequest) -> Self {
+        match verb {
+            Verb::Stop => Command::Stop(req),
+            Verb::Restart => Command::Restart(req),
+            Verb::Reload => Command::Reload(req),
+            Verb::Delete => Command::Delete(req),
+        }
+    }
+    /// True for queries that answer at once (ping, list, exists).
+    pub fn is_quick(&self) -> bool {
+        matches!(self, Command::Ping | Command::List | Command::Exists { .. })
+    }
 }
 
 /// What a target names.
@@ -112,8 +206,8 @@ pub struct Response {
     pub lines: Vec<Line>,
     /// Exit code for the CLI.
     pub code: i32,
-    /// The jlist array when the verb returns the list (list, and start/stop/... for the table).
-    pub list: Option<serde_json::Value>,
+    /// The process records when the verb returns the list (list, and start/stop/... for the table).
+    pub list: Option<Vec<ProcessRecord>>,
     /// For `Exists`.
     pub found: bool,
 }
@@ -159,5 +253,18 @@ mod tests {
         assert!(!s.contains('\n'));
         let back: Request = serde_json::from_str(&s).unwrap();
         assert!(matches!(back.cmd, Command::Exists { target } if target == "web"));
+    }
+
+    #[test]
+    fn one_version_check_serves_both_ends() {
+        let newer = r#"{"version":99,"cmd":{"verb":"ping"}}"#;
+        let e = check_version(newer, Reader::Daemon).unwrap_err();
+        assert_eq!((e.cli, e.daemon), (99, PROTOCOL_VERSION as u64));
+        assert!(e.to_string().contains("run `refpm kill`"), "{e}");
+        let e = check_version(newer, Reader::Cli).unwrap_err();
+        assert_eq!((e.cli, e.daemon), (PROTOCOL_VERSION as u64, 99));
+        let ours = format!(r#"{{"version":{PROTOCOL_VERSION}}}"#);
+        assert!(check_version(&ours, Reader::Daemon).is_ok());
+        assert!(check_version("not json", Reader::Daemon).is_ok());
     }
 }
