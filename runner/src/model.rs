@@ -300,7 +300,7 @@ pub struct Summary {
     pub by_verdict: BTreeMap<String, u64>,
     /// Scenario count by level, then verdict.
     pub by_level: BTreeMap<String, BTreeMap<String, u64>>,
-    /// Number of `MUST` scenarios that failed or errored.
+    /// Number of `MUST` scenarios not passed: failed, errored, flaky, or unsupported by the target.
     pub must_failures: u64,
 }
 
@@ -322,7 +322,10 @@ impl Summary {
                 .entry(r.verdict.as_str().to_string())
                 .or_default() += 1;
             if r.level == Level::Must
-                && matches!(r.verdict, Verdict::Fail | Verdict::Error | Verdict::Flaky)
+                && matches!(
+                    r.verdict,
+                    Verdict::Fail | Verdict::Error | Verdict::Flaky | Verdict::Unsupported
+                )
             {
                 s.must_failures += 1;
             }

@@ -5,6 +5,8 @@
 //! and is not listed as uncatchable. It writes the kill matrix to `target/mutants/matrix.md`;
 //! `CONFORM_UPDATE_README=1` also splices it into README.md. `CONFORM_MUTANTS=a,b` runs a subset
 //! (no coverage check, no README update); `CONFORM_MUTANT_JOBS` (default 2) mutants run at once.
+//! `CONFORM_MUTANT_CONFORM` and `CONFORM_MUTANT_KIT` (a directory with `suites/` and `fixtures/`) run the
+//! matrix against another build of the kit (e.g. a branch's), without touching README.md.
 
 mod table;
 
@@ -21,6 +23,13 @@ fn workspace() -> PathBuf {
         .parent()
         .expect("workspace")
         .to_path_buf()
+}
+
+/// The directory holding the `suites/` and `fixtures/` under test.
+fn kit() -> PathBuf {
+    std::env::var_os("CONFORM_MUTANT_KIT")
+        .map(PathBuf::from)
+        .unwrap_or_else(workspace)
 }
 
 /// `conform` and `refpm` built beside this package's binary (`cargo test --workspace` builds them).
@@ -53,9 +62,9 @@ fn run_mutant(spec: &Spec, wrapper: &Path, conform: &Path, reports: &Path) -> Ro
         .arg("--target")
         .arg(wrapper)
         .arg("--suites")
-        .arg(workspace().join("suites"))
+        .arg(kit().join("suites"))
         .arg("--fixtures")
-        .arg(workspace().join("fixtures"))
+        .arg(kit().join("fixtures"))
         .arg("--report-dir")
         .arg(&dir);
     for c in spec.catches {
@@ -133,7 +142,10 @@ fn run_mutant(spec: &Spec, wrapper: &Path, conform: &Path, reports: &Path) -> Ro
 
 #[test]
 fn every_mutant_is_killed_by_the_check_naming_its_promise() {
-    let (conform, refpm) = (sibling("conform"), sibling("refpm"));
+    let conform = std::env::var_os("CONFORM_MUTANT_CONFORM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| sibling("conform"));
+    let refpm = sibling("refpm");
     let only: Option<BTreeSet<String>> = std::env::var("CONFORM_MUTANTS")
         .ok()
         .filter(|s| !s.trim().is_empty())
@@ -190,8 +202,7 @@ fn every_mutant_is_killed_by_the_check_naming_its_promise() {
     rows.sort_by_key(|(i, _, _)| *i);
     let rows: Vec<Row> = rows.into_iter().map(|(_, r, _)| r).collect();
 
-    let readme_suites =
-        std::fs::read_to_string(workspace().join("suites/README.md")).expect("read");
+    let readme_suites = std::fs::read_to_string(kit().join("suites/README.md")).expect("read");
     let checks = table::documented_checks(&readme_suites);
     let md = table::render(&rows, &checks, UNCATCHABLE);
     let out_dir = workspace().join("target/mutants");
@@ -206,7 +217,9 @@ fn every_mutant_is_killed_by_the_check_naming_its_promise() {
     );
 
     let full = only.is_none();
-    if full && std::env::var("CONFORM_UPDATE_README").is_ok_and(|v| v == "1") {
+    let own_kit = std::env::var_os("CONFORM_MUTANT_KIT").is_none()
+        && std::env::var_os("CONFORM_MUTANT_CONFORM").is_none();
+    if full && own_kit && std::env::var("CONFORM_UPDATE_README").is_ok_and(|v| v == "1") {
         let path = workspace().join("README.md");
         let text = std::fs::read_to_string(&path).expect("read README");
         let new = table::splice(&text, "mutation-matrix", &md)

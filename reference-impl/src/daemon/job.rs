@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::child::{Exit, Running};
-use super::table::Status;
 use crate::config::{AppSpec, ExecMode};
+use crate::protocol::record::Status;
 
 /// Default kill_timeout (ms).
 pub const DEFAULT_KILL_TIMEOUT: u64 = 1600;

@@ -125,6 +125,9 @@ async fn unstable_restarts_reach_max_restarts_then_errored() {
     }
     assert_eq!(h.spawned(), 3, "the third unstable exit is not restarted");
     assert_eq!(status(&h, id), Status::Errored);
+    advance(60_000).await;
+    assert_eq!(h.spawned(), 3, "errored stays errored: no restart storm");
+    assert_eq!(status(&h, id), Status::Errored);
     assert_eq!(pid(&h, id), 0);
     h.with(id, |j| {
         assert!(matches!(

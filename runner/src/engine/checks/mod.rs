@@ -84,3 +84,6 @@ pub fn evaluate(check: &Check, obs: &Observed) -> Evaluated {
             Evaluated::new(res(check.kind(), false, "a known check", "not evaluated"))
         })
 }
+
+#[cfg(test)]
+mod tests;

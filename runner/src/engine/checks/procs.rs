@@ -52,7 +52,7 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                 ok,
                 format!("every process in {equals} mode"),
                 format!(
-                    "jlist exec_mode: {}, record cluster.isWorker: {}",
+                    "jlist exec_mode: {}; record cluster.isWorker: {}",
                     show::list(&modes),
                     show::list(&rec)
                 ),
@@ -73,7 +73,7 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                     (
                         claimed == live,
                         format!(
-                            "record: live pids {}, jlist pids {}",
+                            "record: live pids {}; jlist pids {}",
                             show::list(&live),
                             show::list(&claimed)
                         ),
@@ -115,7 +115,7 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                 !ws.is_empty() && rec.is_empty() && jl == 0,
                 format!("`{var}` set in no process"),
                 format!(
-                    "{} of {} processes saw it {}; {jl} jlist entries carry it",
+                    "{} of {} processes saw it (values: {}); {jl} jlist entries carry it",
                     rec.len(),
                     ws.len(),
                     fmt_vals(&rec)

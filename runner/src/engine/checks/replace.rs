@@ -187,13 +187,13 @@ fn replaced(
         notes.push(format!("never told to stop: {}", show::list(&not_told)));
     }
     notes.push(format!(
-        "jlist: before {}, after {}",
+        "jlist: before {}; after {}",
         show::list(&jb),
         show::list(&ja)
     ));
     if !cross_ok {
         notes.push(format!(
-            "jlist's pids are not the record's new processes {}",
+            "jlist's pids are not the record's new processes ({})",
             show::list(&new)
         ));
     }
@@ -231,20 +231,20 @@ fn unchanged(
     let a: BTreeSet<u32> = obs.snap_app(after, app).iter().map(|p| p.pid).collect();
     let cross_ok = b == pids(old.iter().copied());
     let mut notes = vec![format!(
-        "jlist: before {}, after {}",
+        "jlist: before {}; after {}",
         show::list(&b),
         show::list(&a)
     )];
     if !stopped.is_empty() || !started.is_empty() {
         notes.push(format!(
-            "record: stopped {}, started {}",
+            "record: stopped {}; started {}",
             show::list(&stopped),
             show::list(&started)
         ));
     }
     if !cross_ok {
         notes.push(format!(
-            "jlist's pids are not the processes running {}",
+            "jlist's pids are not the processes running ({})",
             show::list(pids(old.iter().copied()))
         ));
     }
@@ -279,12 +279,15 @@ fn kept(
     let (b, a) = (map(before), map(after));
     let jlist_ok = !b.is_empty() && a == b && b.values().all(Option::is_some);
     let lies = value_mismatches(obs, after, None);
+    let by_id = |m: &BTreeMap<i64, Option<String>>| {
+        show::pairs(m.iter().map(|(k, v)| (k, show::opt(v.as_ref()))), " → ")
+    };
     let mut seen = format!(
-        "record: before {}, after {}; jlist by pm_id: before {}, after {}",
+        "record: before {}; after {}; jlist by pm_id: before {}; after {}",
         fmt_vals(&vb),
         fmt_vals(&va),
-        show::pairs(b.iter().map(|(k, v)| (k, show::opt(v.as_ref()))), " → "),
-        show::pairs(a.iter().map(|(k, v)| (k, show::opt(v.as_ref()))), " → ")
+        by_id(&b),
+        by_id(&a)
     );
     if !lies.is_empty() {
         seen = format!(
