@@ -115,6 +115,13 @@ pub fn run(spec: &Spec, refpm: &Refpm, args: &[String]) -> Result<i32, Error> {
         (Mutant::ReloadAllAtOnce, "reload") => {
             refpm.forward(&set_flag(&with_verb(args, "restart"), "--parallel", "64"))
         }
+        (Mutant::ReloadStopStart, "reload") => {
+            let stopped = refpm.forward(&["stop".to_string(), target.clone()])?;
+            if stopped != 0 {
+                return Ok(stopped);
+            }
+            refpm.forward(&with_verb(args, "restart"))
+        }
         (Mutant::ReloadTwoAtATime, "reload") => refpm.forward(&set_flag(args, "--parallel", "2")),
         (Mutant::ReloadStopsOldFirst, "reload") => {
             refpm.forward(&set_flag(&with_verb(args, "restart"), "--parallel", "1"))

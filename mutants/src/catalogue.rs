@@ -17,6 +17,8 @@ pub enum Mutant {
     ReloadNoopFakePids,
     /// `reload` is `restart --parallel 64`: every worker stopped at once.
     ReloadAllAtOnce,
+    /// `reload` is `stop` then `restart`: nothing serves in between (the port is closed).
+    ReloadStopStart,
     /// `reload --parallel 2`: two workers replaced at a time.
     ReloadTwoAtATime,
     /// `reload` is a sequential `restart`: each old worker stopped before its replacement exists.
@@ -153,6 +155,13 @@ pub const CATALOGUE: &[Spec] = &[
         catches: &[c("reload/under-load/http-2", &["at-least-one-listening"])],
     },
     Spec {
+        mutant: ReloadStopStart,
+        name: "reload-stop-start",
+        breaks: "0-second-downtime reload: no request is lost (every worker is stopped, then started)",
+        mechanism: Args,
+        catches: &[c("reload/under-load/http-2", &["failed-requests"])],
+    },
+    Spec {
         mutant: ReloadTwoAtATime,
         name: "reload-two-at-a-time",
         breaks: "reload replaces the processes one by one (two at a time)",
@@ -219,13 +228,13 @@ pub const CATALOGUE: &[Spec] = &[
         name: "no-drain",
         breaks: "a stopped worker may finish its in-flight requests (SIGKILL 1 ms after SIGINT)",
         mechanism: Args,
-        catches: &[
-            c(
-                "graceful/stop/in-flight-completes",
-                &["in-flight-completed"],
-            ),
-            c("reload/under-load/graceful-2", &["failed-requests"]),
-        ],
+        // only the stop scenario: during a reload refpm drains the old worker (cluster disconnect)
+        // before its SIGINT, so on a quiet machine nothing is in flight when the SIGKILL comes and
+        // reload/under-load/graceful-2 passes — a catch by chance, not a deterministic one
+        catches: &[c(
+            "graceful/stop/in-flight-completes",
+            &["in-flight-completed"],
+        )],
     },
     Spec {
         mutant: ShutdownMessageIgnored,
