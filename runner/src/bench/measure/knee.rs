@@ -96,6 +96,23 @@ pub fn bisect(steps: &[RampStep]) -> Option<u32> {
     (f64::from(hi) > f64::from(lo) * 1.05 && mid > lo && mid < hi).then_some(mid)
 }
 
+/// How many halvings below the first rate the ramp tries when not even its first step was sustained.
+pub const DESCEND_STEPS: usize = 3;
+
+/// The next rate to try below the ramp when no step so far was sustained: half the lowest tried, at
+/// most [`DESCEND_STEPS`] times (1000 → 500 → 250 → 125 req/s); `None` once a step is sustained or
+/// the descent is spent. Without it a slow machine (or a debug build) reports a knee of 0 and no
+/// ratio can be formed.
+pub fn descend(steps: &[RampStep], first: u32) -> Option<u32> {
+    if steps.is_empty() || knee(steps).is_some() {
+        return None;
+    }
+    let lowest = steps.iter().map(|s| s.rate).min()?;
+    let floor = first >> DESCEND_STEPS;
+    let next = lowest / 2;
+    (next >= floor.max(1) && next < lowest).then_some(next)
+}
+
 /// The step with the best ok rate, whatever its failures.
 pub fn peak(steps: &[RampStep]) -> Option<&RampStep> {
     steps.iter().max_by(|a, b| a.ok_rate.total_cmp(&b.ok_rate))
@@ -126,6 +143,30 @@ pub fn trace(steps: &[RampStep]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn descends_by_halves_until_a_step_is_sustained() {
+        let failing = |r: u32| step(r, 10.0, 900, 900.0);
+        assert_eq!(descend(&[failing(1000)], 1000), Some(500));
+        assert_eq!(descend(&[failing(1000), failing(500)], 1000), Some(250));
+        assert_eq!(
+            descend(&[failing(1000), failing(500), failing(250)], 1000),
+            Some(125)
+        );
+        assert_eq!(
+            descend(
+                &[failing(1000), failing(500), failing(250), failing(125)],
+                1000
+            ),
+            None
+        );
+        assert_eq!(
+            descend(&[failing(1000), step(500, 500.0, 0, 4.0)], 1000),
+            None
+        );
+        assert_eq!(descend(&[step(1000, 1000.0, 0, 4.0)], 1000), None);
+        assert_eq!(descend(&[], 1000), None);
+    }
+
     use super::*;
     use rstest::rstest;
 

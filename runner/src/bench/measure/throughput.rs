@@ -151,6 +151,12 @@ async fn ramp(
             break;
         }
     }
+    // nothing sustained even at the first rate: halve it (bounded) so the knee is a real rate
+    while let Some(rate) = super::knee::descend(&steps, k.latency_rate) {
+        let (step, _) = run_step(port, mode, rate, k.ramp_step, k, daemon, &mut rss).await;
+        steps.push(step);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     for _ in 0..super::knee::BISECT_STEPS {
         let Some(rate) = bisect(&steps) else { break };
         let (step, _) = run_step(port, mode, rate, k.ramp_step, k, daemon, &mut rss).await;
