@@ -267,7 +267,7 @@ impl Client {
                 Err(e) => {
                     return (
                         Err(Failure {
-                            outcome: classify(&e),
+                            outcome: crate::load::classify_io(&e),
                             nothing_received: true,
                         }),
                         None,
@@ -280,7 +280,7 @@ impl Client {
         if let Err(e) = conn.stream.write_all(&bytes).await {
             return (
                 Err(Failure {
-                    outcome: classify(&e),
+                    outcome: crate::load::classify_io(&e),
                     nothing_received: true,
                 }),
                 port,
@@ -345,7 +345,7 @@ async fn read_response(s: &mut TcpStream, head_only: bool) -> Result<Response, F
             Ok(n) => n,
             Err(e) => {
                 return Err(Failure {
-                    outcome: classify(&e),
+                    outcome: crate::load::classify_io(&e),
                     nothing_received: buf.is_empty(),
                 });
             }
@@ -455,19 +455,6 @@ fn chunked_complete(mut rest: &[u8]) -> bool {
             return false;
         }
         rest = &rest[size + 2..];
-    }
-}
-
-/// Maps a socket error to an outcome.
-fn classify(e: &std::io::Error) -> Outcome {
-    use std::io::ErrorKind as K;
-    match e.kind() {
-        K::ConnectionRefused => Outcome::Refused,
-        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
-            Outcome::Reset
-        }
-        K::TimedOut => Outcome::Timeout,
-        _ => Outcome::Other,
     }
 }
 

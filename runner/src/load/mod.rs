@@ -21,6 +21,7 @@
 mod http1;
 mod keepalive;
 mod reply;
+pub(crate) use reply::classify_io;
 mod requester;
 mod result;
 mod run;
