@@ -156,16 +156,14 @@ async fn client_run(client: &Client, flow: &Flow) -> ClientRun {
     }
 }
 
-/// Many virtual clients through a flow at once.
-pub async fn flow_runs(client: &Arc<Client>, flow: &Flow) -> Vec<ClientRun> {
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..FLOW_CLIENTS {
-        let (c, f) = (Arc::clone(client), flow.clone());
-        set.spawn(async move { client_run(&c, &f).await });
-    }
+/// Many virtual clients through a flow, one after another: run at once, an even number of clients in
+/// lockstep under round-robin would have every client's steps land on one instance (no step crossing
+/// instances, nothing judged); one at a time, consecutive steps alternate instances under round-robin
+/// on every run.
+pub async fn flow_runs(client: &Client, flow: &Flow) -> Vec<ClientRun> {
     let mut out = Vec::new();
-    while let Some(r) = set.join_next().await {
-        out.extend(r.ok());
+    for _ in 0..FLOW_CLIENTS {
+        out.push(client_run(client, flow).await);
     }
     out
 }
