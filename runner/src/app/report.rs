@@ -145,7 +145,7 @@ pub fn terminal(report: &AppReport) -> String {
         for e in &f.evidence {
             s.push_str(&format!("        - {e}\n"));
         }
-        if f.verdict != FindingVerdict::Pass && !f.advice.is_empty() {
+        if !f.advice.is_empty() {
             s.push_str(&format!("        advice: {}\n", f.advice));
         }
     }

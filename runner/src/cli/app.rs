@@ -217,7 +217,9 @@ pub fn app(a: AppArgs) -> i32 {
             .report_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("reports").join(format!("app-{}", check.app.name)));
-        if let Err(e) = app::report::write(&report, &dir) {
+        if let Err(e) = app::report::write(&report, &dir).and_then(|()| {
+            crate::report::write_file(&dir.join("record.jsonl"), out.record.as_bytes())
+        }) {
             return super::usage_error(e);
         }
         println!("reports: {}", dir.display());

@@ -37,20 +37,29 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
     let mut ev = Vec::new();
     // every slow request the app started must be answered; those it never saw were refused by the
     // manager once the app stopped accepting, which is not the app's doing
-    let started: Vec<&Exchange> = s
+    // (exchange, the attempt the app started, lost): a first attempt on a reused connection the app
+    // read and never answered is lost even when the client's retry got an answer
+    let started: Vec<(&Exchange, &str, bool)> = s
         .in_flight
         .iter()
-        .filter(|e| obs.requests.contains_key(&e.id))
+        .filter_map(|e| {
+            let dropped = e
+                .retried_id
+                .as_deref()
+                .filter(|id| obs.requests.get(*id).is_some_and(|q| q.finished.is_none()));
+            if let Some(first) = dropped {
+                return Some((e, first, true));
+            }
+            obs.requests
+                .contains_key(&e.id)
+                .then(|| (e, e.id.as_str(), !e.ok_2xx() && !answered_late(e, obs)))
+        })
         .collect();
-    let lost: Vec<&Exchange> = started
-        .iter()
-        .copied()
-        .filter(|e| !e.ok_2xx() && !answered_late(e, obs))
-        .collect();
+    let lost: Vec<&Exchange> = started.iter().filter(|x| x.2).map(|x| x.0).collect();
     let at_signal = started
         .iter()
-        .filter(|e| {
-            let r = &obs.requests[&e.id];
+        .filter(|(_, id, _)| {
+            let r = &obs.requests[*id];
             let sig = obs
                 .procs
                 .get(&r.pid)
@@ -70,7 +79,7 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
         } else {
             format!(
                 " ({})",
-                lost.iter().map(|e| e.outcome.to_string()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", ")
+                lost.iter().map(|e| if e.ok_2xx() { "reset, retried".to_string() } else { e.outcome.to_string() }).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(", ")
             )
         }
     ));

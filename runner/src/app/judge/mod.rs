@@ -4,11 +4,12 @@
 //! - [`start`]: `cluster-start`, `distribution`, `wait-ready`, `instance-var` and the timeline parts;
 //! - [`stateless`]: flows replayed across instances;
 //! - [`blame`]: who lost a failed request (the app or the manager), by the record;
-//! - [`reload`]: requests lost during a reload, keep-alive resets and their cause;
+//! - [`reload`]: requests lost during a reload; [`keepalive`]: keep-alive resets and their cause;
 //! - [`graceful`]: `stop` with requests in flight.
 
 pub mod blame;
 pub mod graceful;
+pub mod keepalive;
 pub mod reload;
 pub mod start;
 pub mod stateless;
@@ -22,7 +23,10 @@ pub use start::{
 pub use stateless::{ClientRun, FlowRound, stateless};
 
 /// The advice for an app that loses requests when it stops.
-pub const SHUTDOWN_ADVICE: &str = "On SIGINT stop accepting (`server.close()`), finish the requests in flight, close idle keep-alive connections with `server.closeIdleConnections()` (again once the last in-flight request is answered, or answer with `Connection: close` while shutting down), then exit — before kill_timeout. The guide: \"A graceful shutdown makes sure to handle all remaining queries before exiting the application and closes all external connections.\"";
+pub const SHUTDOWN_ADVICE: &str = "On SIGINT stop accepting (`server.close()`), finish the requests in flight and answer them with `Connection: close`, close idle keep-alive connections with `server.closeIdleConnections()`, and exit once the server's close callback runs — before kill_timeout. The guide: \"A graceful shutdown makes sure to handle all remaining queries before exiting the application and closes all external connections.\"";
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod keepalive_tests;

@@ -1,6 +1,9 @@
 //! `reload`: requests lost during a reload under load, over new and keep-alive connections.
 
-use super::{Blame, SHUTDOWN_ADVICE, answered_late, blame, served_by, signal_events, spans};
+use super::keepalive::{KEEPALIVE_ADVICE, Resets};
+use super::{
+    Blame, SHUTDOWN_ADVICE, Stopped, answered_late, blame, served_by, signal_events, spans,
+};
 use crate::app::client::Exchange;
 use crate::app::finding::{Finding, FindingVerdict as V};
 use crate::app::observe::Observed;
@@ -16,6 +19,10 @@ pub struct ReloadRound {
     pub keep_alive: Vec<Exchange>,
     /// When `reload` was issued and returned (ms since the origin), and its exit code.
     pub reload: (f64, f64, Option<i32>),
+    /// The instances serving before the reload, and when conform saw them gone.
+    pub old: Vec<Stopped>,
+    /// kill_timeout in ms.
+    pub kill_timeout_ms: f64,
 }
 
 /// `reload`: 0 requests lost by the app during a reload, over new and keep-alive connections.
@@ -56,13 +63,27 @@ pub fn reload(
         let retried = list.iter().filter(|e| e.retried_id.is_some()).count();
         let mut classes: BTreeMap<String, u64> = BTreeMap::new();
         let (mut app, mut mgr) = (0u64, 0u64);
-        for e in list.iter().filter(|e| !e.ok_2xx()) {
-            if answered_late(e, obs) {
-                late += 1;
-                continue;
+        // a failed request, or a first attempt the app read and never answered (the client's retry
+        // on a new connection hid it, but a non-idempotent request would be lost)
+        let mut lost: Vec<(&Exchange, Blame, Option<u32>)> = Vec::new();
+        for e in list {
+            if !e.ok_2xx() {
+                if answered_late(e, obs) {
+                    late += 1;
+                } else {
+                    lost.push((e, blame(e, obs, wall0), served_by(e, obs, wall0)));
+                }
+            } else if let Some(first) = e
+                .retried_id
+                .as_ref()
+                .and_then(|id| obs.requests.get(id))
+                .filter(|q| q.finished.is_none())
+            {
+                lost.push((e, Blame::AppStarted, Some(first.pid)));
             }
-            let b = blame(e, obs, wall0);
-            let old = served_by(e, obs, wall0)
+        }
+        for (e, b, pid) in lost {
+            let old = pid
                 .and_then(|p| obs.procs.get(&p))
                 .is_some_and(|p| p.start < wall0 + r.reload.0);
             let who = match (b, old) {
@@ -89,14 +110,14 @@ pub fn reload(
             timeline.push(TimelineEvent {
                 t_ms: e.sent_ms,
                 kind: "failure".into(),
-                pid: obs.requests.get(&e.id).map(|s| s.pid),
+                pid,
                 detail: format!("{label}: {} — lost by the {who}", e.outcome),
             });
         }
         app_lost += app;
         manager_lost += mgr;
         ev.push(format!(
-            "{label}: {} requests, {} failed{}; {retried} retried once after the app closed a reused connection (RFC 9112 §9.3.1, not failures)",
+            "{label}: {} requests, {} failed{}; {retried} retried once on a new connection after a reused one closed before any answer (RFC 9112 §9.3.1)",
             list.len(),
             app + mgr,
             if classes.is_empty() { String::new() } else { format!(" — {}", classes.iter().map(|(k, n)| format!("{k} ×{n}")).collect::<Vec<_>>().join(", ")) }
@@ -110,6 +131,21 @@ pub fn reload(
     }
     if manager_lost > 0 {
         ev.push(format!("{manager_lost} request(s) never reached the app: the manager ({manager}), not the app, lost them"));
+    }
+    let resets = Resets::count(&r.keep_alive, obs, wall0, &r.old, r.kill_timeout_ms);
+    ev.extend(resets.evidence(manager));
+    for e in r.keep_alive.iter().filter(|e| e.retried_id.is_some()) {
+        if let Some(c) = super::keepalive::reset_cause(e, obs, wall0, &r.old, r.kill_timeout_ms) {
+            timeline.push(TimelineEvent {
+                t_ms: e.sent_ms,
+                kind: "failure".into(),
+                pid: e
+                    .retried_port
+                    .and_then(|p| obs.conn_at(p, wall0 + e.sent_ms))
+                    .map(|c| c.pid),
+                detail: format!("keep-alive reset, retried: {}", c.says()),
+            });
+        }
     }
     // a reload the manager could not finish is not the app's failure, but it leaves nothing judged
     if ended_lost > 0 && shutdown_failed {
@@ -140,10 +176,16 @@ pub fn reload(
         .fig("failed_manager", manager_lost as f64)
         .fig("answered_after_timeout", late as f64)
         .fig("retried_reused_connection", retried as f64)
+        .fig("keepalive_resets_app", resets.by_app() as f64)
+        .fig("keepalive_resets_manager", resets.by_manager() as f64)
         .fig("reload_ms", r.reload.1 - r.reload.0);
-    if verdict == V::Fail {
-        f = f.advise(SHUTDOWN_ADVICE);
-    }
+    // advice on what the app caused: its losses, and the resets a client's retry hid
+    f = match (verdict == V::Fail, resets.by_app() > 0) {
+        (true, true) => f.advise(format!("{SHUTDOWN_ADVICE} {KEEPALIVE_ADVICE}")),
+        (true, false) => f.advise(SHUTDOWN_ADVICE),
+        (false, true) => f.advise(KEEPALIVE_ADVICE),
+        (false, false) => f,
+    };
     let mut outcomes = BTreeMap::new();
     let mut t = Throughput {
         bucket_ms: 100,

@@ -47,6 +47,8 @@ fn round(new_conn: Vec<Exchange>) -> ReloadRound {
         new_conn,
         keep_alive: Vec::new(),
         reload: (500.0, 900.0, Some(0)),
+        old: Vec::new(),
+        kill_timeout_ms: 1600.0,
     }
 }
 
