@@ -84,7 +84,7 @@ impl ResetCause {
                 "the manager killed an instance that was draining, before kill_timeout (or without SIGINT)"
             }
             ResetCause::ManagerNoSignal => {
-                "the manager stopped the instance without SIGINT (Node's cluster disconnect closed the app's server and its kept-alive connections before the app could drain them)"
+                "the manager stopped the instance without SIGINT (e.g. Node's cluster disconnect, which closed the app's server and its kept-alive connections before the app could drain them)"
             }
             ResetCause::ManagerNeverDelivered => "the connection never reached the app",
         }
