@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod client;
+pub mod ecosystem;
 pub mod finding;
 pub mod flow;
 pub mod http1;

@@ -21,20 +21,7 @@ fn check(script: &str, flaw: &str, tgt: &Path) -> (i32, serde_json::Value) {
         .prefix("cf-app.")
         .tempdir()
         .expect("tempdir");
-    // PORT and PORT + 1 free (the port-per-instance form listens on both), below the ephemeral range
-    // where client connections take odd ports
-    let seed = std::process::id() as u64 * 7919
-        + std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos() as u64)
-            .unwrap_or(0);
-    let port = (0..500u64)
-        .map(|i| 20_000 + ((seed + i * 104_729) % 12_000) as u16)
-        .find(|&p| {
-            std::net::TcpListener::bind(("0.0.0.0", p)).is_ok()
-                && std::net::TcpListener::bind(("0.0.0.0", p + 1)).is_ok()
-        })
-        .expect("two free ports");
+    let port = free_port_pair();
     let out = Command::new(conform_bin())
         .current_dir(tmp.path())
         .arg("app")
@@ -76,6 +63,23 @@ fn check(script: &str, flaw: &str, tgt: &Path) -> (i32, serde_json::Value) {
     }
     assert!(stdout.contains("advice") || code == 0, "{stdout}");
     (code, json)
+}
+
+/// A port with PORT + 1 free too (the port-per-instance form listens on both), below the ephemeral
+/// range where client connections take odd ports.
+fn free_port_pair() -> u16 {
+    let seed = std::process::id() as u64 * 7919
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() as u64)
+            .unwrap_or(0);
+    (0..500u64)
+        .map(|i| 20_000 + ((seed + i * 104_729) % 12_000) as u16)
+        .find(|&p| {
+            std::net::TcpListener::bind(("0.0.0.0", p)).is_ok()
+                && std::net::TcpListener::bind(("0.0.0.0", p + 1)).is_ok()
+        })
+        .expect("two free ports")
 }
 
 /// Ids of the findings with `verdict`.
@@ -274,4 +278,74 @@ fn bad_arguments_are_exit_2(#[case] args: &[&str], #[case] says: &str) {
     assert_eq!(out.status.code(), Some(2), "{args:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(says), "{args:?}: {err}");
+}
+
+#[test]
+fn a_yaml_ecosystem_file_is_read_name_instances_and_env() {
+    let ws = workspace();
+    let tmp = tempfile::Builder::new()
+        .prefix("cf-app-yaml.")
+        .tempdir()
+        .expect("tempdir");
+    let port = free_port_pair();
+    let eco = tmp.path().join("ecosystem.config.yaml");
+    std::fs::write(
+        &eco,
+        format!(
+            "apps:\n  - name: web-yaml\n    script: {}\n    instances: 2\n    kill_timeout: 1600\n    env:\n      PORT: {port}\n      SESSION_DIR: {}\n",
+            ws.join("fixtures/apps/http.js").display(),
+            tmp.path().join("sessions").display()
+        ),
+    )
+    .expect("write");
+    let out = Command::new(conform_bin())
+        .current_dir(tmp.path())
+        .arg("app")
+        .arg(&eco)
+        .args(["--slow-url", "/slow", "--report-dir"])
+        .arg(tmp.path().join("report"))
+        .arg("--target")
+        .arg(target())
+        .timeout(std::time::Duration::from_secs(240))
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("report/results.json")).expect("results"),
+    )
+    .expect("json");
+    assert_eq!(json["app"]["name"], "web-yaml");
+    assert_eq!(json["app"]["instances"], 2);
+}
+
+#[rstest]
+#[case(
+    "apps:\n  - name: web\n    script: app.js\n    kill_timeout: soon\n",
+    ":4:",
+    "kill_timeout"
+)]
+#[case("apps:\n  - name: web\n    script: [app.js\n", ":3:", "script")]
+#[case("name: web\nscript: app.js\n", ":2:", "apps")]
+fn a_bad_yaml_ecosystem_is_exit_2_naming_file_line_and_key(
+    #[case] text: &str,
+    #[case] line: &str,
+    #[case] key: &str,
+) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let eco = tmp.path().join("ecosystem.config.yml");
+    std::fs::write(&eco, text).expect("write");
+    std::fs::write(tmp.path().join("app.js"), "").expect("write");
+    let out = Command::new(conform_bin())
+        .arg("app")
+        .arg(&eco)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("ecosystem.config.yml{line}"))
+            && err.contains(&format!("key `{key}`")),
+        "{err}"
+    );
 }
