@@ -246,7 +246,7 @@ mod tests {
                 ..
             })) => {
                 assert_eq!(
-                    (l, k.as_str(), file.as_str()),
+                    (*l, k.as_str(), file.as_str()),
                     (line, key, "f.toml"),
                     "{text}"
                 );
