@@ -250,6 +250,9 @@ pub struct TargetInfo {
     pub command: String,
     /// What `--version` printed, trimmed.
     pub version: String,
+    /// The adapter file the target was driven through (`--adapter`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
 }
 
 /// The JavaScript runtime a run's fixtures, helpers and target ran on (asked of the binary itself).

@@ -7,7 +7,7 @@ use super::ctx::{Abort, Ctx, StepSpan};
 use super::observed::DaemonKill;
 use super::record;
 use crate::suite::Step;
-use crate::target::procs;
+use crate::target::{Verb, VerbError, procs};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -144,19 +144,28 @@ impl Ctx {
             Step::CaptureLogs { lines } => {
                 let n = lines.to_string();
                 let args = [
-                    "logs",
                     self.sc.app.name.as_str(),
                     "--nostream",
                     "--lines",
                     n.as_str(),
                 ];
-                let out = self
+                let out = match self
                     .sb
-                    .run(&self.target, &args, self.scaled(30_000))
+                    .run_verb(&self.target, Verb::Logs, &args, self.scaled(30_000))
                     .await
-                    .map_err(|e| {
-                        Abort::Error(format!("cannot run {}: {e}", self.target.display()))
-                    })?;
+                {
+                    Ok(o) => o,
+                    Err(e @ VerbError::Absent(_)) => return Err(Abort::Unsupported(e.to_string())),
+                    Err(VerbError::Io(e)) => {
+                        return Err(Abort::Error(format!(
+                            "cannot run {}: {e}",
+                            self.target.display()
+                        )));
+                    }
+                };
+                if let Some(line) = out.unsupported_line() {
+                    return Err(Abort::Unsupported(format!("`logs`: {line}")));
+                }
                 self.logs = Some(format!("{}\n{}", out.stdout, out.stderr));
             }
             other => {

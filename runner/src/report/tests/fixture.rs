@@ -142,6 +142,7 @@ pub fn report(label: &str) -> RunReport {
             label: label.into(),
             command: format!("/opt/{label}/bin/pm2"),
             version: "7.0.4".into(),
+            adapter: None,
         },
         machine: MachineInfo {
             os: "Linux 6.1".into(),
