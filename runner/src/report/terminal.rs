@@ -131,6 +131,12 @@ pub fn summary_text(report: &RunReport) -> String {
     if let Some(rt) = &report.runtime {
         out.push_str(&format!("on {} ({})\n", rt.describe(), rt.command));
     }
+    if let Some(c) = &report.cpus {
+        out.push_str(&format!("cpus: {}\n", c.describe()));
+    }
+    if let Some(a) = &report.target.adapter {
+        out.push_str(&format!("adapter: {a}\n"));
+    }
     for v in Verdict::ALL {
         if let Some(n) = summary.by_verdict.get(v.as_str()) {
             out.push_str(&format!("  {:<14} {n}\n", v.as_str()));
