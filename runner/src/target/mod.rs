@@ -9,6 +9,8 @@
 pub mod adapter;
 mod command;
 pub mod contract;
+#[cfg(test)]
+mod contract_doc;
 mod fetch_runtime;
 mod jlist;
 pub mod live;
