@@ -321,13 +321,12 @@ pub struct CpuReport {
 impl CpuReport {
     /// One line for readers: `checked against 2 CPUs (--cpus); the target used 4 = os.cpus() (os.cpus() 4, availableParallelism() 2)`.
     pub fn describe(&self) -> String {
-        let mut s = format!(
-            "checked against {} CPUs ({})",
-            self.expected, self.source
-        );
+        let mut s = format!("checked against {} CPUs ({})", self.expected, self.source);
         match (self.target_used, &self.target_matches) {
             (Some(n), Some(m)) => s.push_str(&format!("; the target used {n} = {m}")),
-            _ => s.push_str("; the target's own count not seen (no `max` scenario ran)"),
+            _ => s.push_str(
+                "; the target's own count not seen (no `max`/`-N` scenario started workers)",
+            ),
         }
         let seen: Vec<String> = [
             ("os.cpus()", self.os_cpus),

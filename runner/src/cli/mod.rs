@@ -173,14 +173,16 @@ async fn resolve_targets(
     };
     let mut resolved = Vec::new();
     for s in specs {
-        let t = crate::target::resolve_adapted(s, adapter.clone()).await.map_err(|e| {
-            let hint = if s.is_none() {
-                " (install it with `cargo install --path reference-impl`, or pass --target)"
-            } else {
-                ""
-            };
-            format!("{e}{hint}")
-        })?;
+        let t = crate::target::resolve_adapted(s, adapter.clone())
+            .await
+            .map_err(|e| {
+                let hint = if s.is_none() {
+                    " (install it with `cargo install --path reference-impl`, or pass --target)"
+                } else {
+                    ""
+                };
+                format!("{e}{hint}")
+            })?;
         if !is_executable(&t.command) {
             return Err(format!(
                 "target `{}` is not executable",

@@ -64,9 +64,7 @@ pub async fn jlist(
 ) -> Result<Vec<Proc>, JlistError> {
     match sb.run_verb(target, Verb::Jlist, &[], deadline).await {
         Ok(o) if o.timed_out => Err(JlistError::Hung(deadline.as_millis())),
-        Ok(o) => {
-            parse_jlist_with(&o.stdout, instance_var, &sb.adapter).ok_or(JlistError::NoArray)
-        }
+        Ok(o) => parse_jlist_with(&o.stdout, instance_var, &sb.adapter).ok_or(JlistError::NoArray),
         Err(e @ VerbError::Absent(_)) => Err(JlistError::Io(e.to_string())),
         Err(VerbError::Io(e)) => Err(JlistError::Io(e.to_string())),
     }

@@ -178,7 +178,12 @@ mod tests {
     #[rstest]
     #[case(4, Some(4), Some(2), "os.cpus()")]
     #[case(2, Some(4), Some(2), "availableParallelism()")]
-    #[case(2, Some(2), Some(2), "os.cpus() and availableParallelism() (equal here)")]
+    #[case(
+        2,
+        Some(2),
+        Some(2),
+        "os.cpus() and availableParallelism() (equal here)"
+    )]
     #[case(3, Some(4), Some(2), "neither os.cpus() nor availableParallelism()")]
     fn which_count_the_target_used(
         #[case] target: u32,

@@ -45,7 +45,9 @@ impl Ctx {
         })
         .await;
         let v = vec![self.sc.app.name.clone()];
-        let out = self.cli("stop", crate::target::Verb::Stop, &v, CMD_MS).await;
+        let out = self
+            .cli("stop", crate::target::Verb::Stop, &v, CMD_MS)
+            .await;
         let _ = stop_tx.send(true);
         let handles = firing.await.unwrap_or_default();
         let mut results = Vec::new();

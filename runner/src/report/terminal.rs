@@ -115,7 +115,12 @@ pub fn scenario_line(r: &ScenarioResult) -> String {
 }
 
 fn is_must_failure(r: &ScenarioResult) -> bool {
-    r.level == Level::Must && matches!(r.verdict, Verdict::Fail | Verdict::Error | Verdict::Flaky)
+    // the same MUSTs as `Summary::must_failures` and the exit code: unsupported ones too
+    r.level == Level::Must
+        && matches!(
+            r.verdict,
+            Verdict::Fail | Verdict::Error | Verdict::Flaky | Verdict::Unsupported
+        )
 }
 
 /// The end-of-run summary: counts by verdict and level, then the MUST failures, then the outcome line.

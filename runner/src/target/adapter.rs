@@ -189,7 +189,12 @@ impl Adapter {
         }
         for (section, table, words, out) in [
             ("status", &raw.status, &STATUS_WORDS[..], &mut a.status),
-            ("exec_mode", &raw.exec_mode, &EXEC_MODES[..], &mut a.exec_mode),
+            (
+                "exec_mode",
+                &raw.exec_mode,
+                &EXEC_MODES[..],
+                &mut a.exec_mode,
+            ),
         ] {
             for (k, v) in table {
                 let key = format!("{section}.{}", k.get_ref());
@@ -300,8 +305,11 @@ fn verb_spec(v: &toml::Value) -> Result<VerbSpec, String> {
 
 fn parse_path(s: &str) -> Option<Vec<String>> {
     let parts: Vec<String> = s.split('.').map(str::to_string).collect();
-    (!s.is_empty() && parts.iter().all(|p| !p.is_empty() && !p.contains(char::is_whitespace)))
-        .then_some(parts)
+    (!s.is_empty()
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && !p.contains(char::is_whitespace)))
+    .then_some(parts)
 }
 
 #[cfg(test)]
@@ -351,11 +359,26 @@ mod tests {
     #[case("[verbs]\nresize = \"scale\"\n", 2, "verbs.resize", "unknown verb")]
     #[case("[verbs]\nscale = 3\n", 2, "verbs.scale", "expected the target's name")]
     #[case("\n[verbs]\njlist = false\n", 3, "verbs.jlist", "cannot be absent")]
-    #[case("[verbs]\nscale = { nam = \"x\" }\n", 2, "verbs.scale", "unknown key `nam`")]
+    #[case(
+        "[verbs]\nscale = { nam = \"x\" }\n",
+        2,
+        "verbs.scale",
+        "unknown key `nam`"
+    )]
     #[case("[jlist]\npid = \"a..b\"\n", 2, "jlist.pid", "dotted path")]
     #[case("[jlist]\nppid = \"x\"\n", 2, "jlist.ppid", "unknown field")]
-    #[case("[status]\nup = \"running\"\n", 2, "status.up", "online, stopped, errored")]
-    #[case("[exec_mode]\ncluster = \"cluster\"\n", 2, "exec_mode.cluster", "cluster_mode")]
+    #[case(
+        "[status]\nup = \"running\"\n",
+        2,
+        "status.up",
+        "online, stopped, errored"
+    )]
+    #[case(
+        "[exec_mode]\ncluster = \"cluster\"\n",
+        2,
+        "exec_mode.cluster",
+        "cluster_mode"
+    )]
     #[case("\n\n[verb]\nscale = \"x\"\n", 3, "verb", "unknown field")]
     #[case("[verbs\n", 1, "?", "")]
     fn bad_files_name_line_and_key(

@@ -158,10 +158,7 @@ mod tests {
             ..CmdOutput::default()
         };
         assert_eq!(o.unsupported_line(), None);
-        let o = CmdOutput {
-            code: Some(1),
-            ..o
-        };
+        let o = CmdOutput { code: Some(1), ..o };
         assert!(o.unsupported_line().is_some());
     }
 }

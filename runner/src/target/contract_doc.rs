@@ -15,7 +15,8 @@ fn root() -> PathBuf {
 }
 
 fn doc() -> String {
-    std::fs::read_to_string(root().join("docs/target-contract.md")).expect("docs/target-contract.md")
+    std::fs::read_to_string(root().join("docs/target-contract.md"))
+        .expect("docs/target-contract.md")
 }
 
 fn src(rel: &str) -> String {
@@ -29,9 +30,7 @@ fn section<'a>(doc: &'a str, title: &str) -> &'a str {
         .find(&head)
         .unwrap_or_else(|| panic!("no `## {title}` section"))
         + head.len();
-    let end = doc[start..]
-        .find("\n## ")
-        .map_or(doc.len(), |i| start + i);
+    let end = doc[start..].find("\n## ").map_or(doc.len(), |i| start + i);
     &doc[start..end]
 }
 
@@ -159,7 +158,8 @@ fn contract_doc_lists_every_flag() {
     let suites = crate::suite::load_dir(&root().join("suites"), Some(&fx)).expect("suites load");
     for sc in suites.iter().flat_map(|s| &s.scenarios) {
         for st in &sc.steps {
-            if let crate::suite::Step::Start { args } | crate::suite::Step::Reload { args, .. } = st {
+            if let crate::suite::Step::Start { args } | crate::suite::Step::Reload { args, .. } = st
+            {
                 flags.extend(args.iter().filter(|a| a.starts_with('-')).cloned());
             }
         }
@@ -198,8 +198,15 @@ fn contract_doc_lists_every_ecosystem_key_and_variable() {
             keys.insert(k);
         }
     }
-    assert!(keys.contains("kill_timeout") && keys.contains("apps"), "{keys:?}");
-    assert_same("ecosystem keys", &keys, &first_column(&doc(), "Ecosystem keys"));
+    assert!(
+        keys.contains("kill_timeout") && keys.contains("apps"),
+        "{keys:?}"
+    );
+    assert_same(
+        "ecosystem keys",
+        &keys,
+        &first_column(&doc(), "Ecosystem keys"),
+    );
 
     for (f, marker) in [
         ("target/sandbox.rs", "(("),
@@ -212,7 +219,10 @@ fn contract_doc_lists_every_ecosystem_key_and_variable() {
                 .filter(|l| is_env_name(l)),
         );
     }
-    assert!(vars.contains("PM2_HOME") && vars.contains("PORT"), "{vars:?}");
+    assert!(
+        vars.contains("PM2_HOME") && vars.contains("PORT"),
+        "{vars:?}"
+    );
     assert_same("environment", &vars, &first_column(&doc(), "Environment"));
 }
 
@@ -240,8 +250,16 @@ fn contract_doc_lists_every_jlist_field_status_word_and_exec_mode() {
         "engine/checks/mod.rs",
         "engine/checks/samples.rs",
     ] {
-        for w in ["\"launching\"", "\"stopping\"", "\"waiting restart\"", "\"one-launch-status\""] {
-            assert!(!src(f).contains(w), "{f} reads status {w}: add it to STATUS_WORDS and the doc");
+        for w in [
+            "\"launching\"",
+            "\"stopping\"",
+            "\"waiting restart\"",
+            "\"one-launch-status\"",
+        ] {
+            assert!(
+                !src(f).contains(w),
+                "{f} reads status {w}: add it to STATUS_WORDS and the doc"
+            );
         }
     }
 }
@@ -280,7 +298,11 @@ fn contract_doc_adapter_table_names_every_key() {
             .map(str::to_string)
             .collect()
     };
-    assert_same("[verbs] keys", &set(Verb::ALL.map(Verb::key)), &row("[verbs]"));
+    assert_same(
+        "[verbs] keys",
+        &set(Verb::ALL.map(Verb::key)),
+        &row("[verbs]"),
+    );
     let mut fields = set(JlistField::ALL.map(JlistField::key));
     fields.insert("array".into());
     assert_same("[jlist] keys", &fields, &row("[jlist]"));

@@ -136,11 +136,20 @@ mod tests {
         let text = "booting\n{\"procs\":[{\"app\":\"web\",\"id\":3,\"os\":{\"pid\":41},\"state\":\"up\",\"mode\":\"workers\",\"restarts\":2,\"vars\":{\"NODE_APP_INSTANCE\":1}}]}";
         let l = parse_jlist_with(text, "NODE_APP_INSTANCE", &a).unwrap();
         assert_eq!(
-            (l[0].name.as_str(), l[0].pm_id, l[0].pid, l[0].status.as_str()),
+            (
+                l[0].name.as_str(),
+                l[0].pm_id,
+                l[0].pid,
+                l[0].status.as_str()
+            ),
             ("web", Some(3), 41, "online")
         );
         assert_eq!(
-            (l[0].exec_mode.as_str(), l[0].restart_time, l[0].instance.as_deref()),
+            (
+                l[0].exec_mode.as_str(),
+                l[0].restart_time,
+                l[0].instance.as_deref()
+            ),
             ("cluster_mode", 2, Some("1"))
         );
         // PM2's shape is not read through this adapter

@@ -20,8 +20,8 @@ pub mod ports;
 pub mod procs;
 mod sandbox;
 
-pub use command::{CmdOutput, run_command};
 pub use adapter::{Adapter, AdapterError};
+pub use command::{CmdOutput, run_command};
 pub use contract::{JlistField, Verb};
 pub use jlist::{Proc, parse_jlist, parse_jlist_with};
 pub use node::{Runtime, RuntimeKind};

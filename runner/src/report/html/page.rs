@@ -84,7 +84,10 @@ pub(crate) fn summary(report: &RunReport) -> String {
             .unwrap_or_default(),
         t.adapter
             .as_ref()
-            .map(|a| format!("<tr><th>adapter</th><td><code>{}</code></td></tr>\n", escape(a)))
+            .map(|a| format!(
+                "<tr><th>adapter</th><td><code>{}</code></td></tr>\n",
+                escape(a)
+            ))
             .unwrap_or_default()
     );
     let mut out = format!(
