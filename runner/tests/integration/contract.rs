@@ -272,3 +272,22 @@ fn cpus_sets_the_count_max_is_checked_against(
     );
     assert_no_leftovers(&res);
 }
+
+#[rstest]
+#[case::missing_adapter(&["--adapter", "nope.toml"], "cannot read adapter file nope.toml")]
+#[case::zero_cpus(&["--cpus", "0"], "--cpus")]
+#[case::cpus_not_a_number(&["--cpus", "many"], "--cpus")]
+fn adapter_and_cpus_usage_errors_exit_2(#[case] args: &[&str], #[case] says: &str) {
+    let dir = temp_tree(&[]);
+    let out = Command::new(conform_bin())
+        .current_dir(dir.path())
+        .arg("run")
+        .args(args)
+        .args(["--report-dir", "r"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("run conform");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    assert!(!dir.path().join("r").exists(), "nothing ran");
+}
