@@ -7,7 +7,7 @@ use super::ctx::{Abort, Ctx, StepSpan};
 use super::observed::DaemonKill;
 use super::record;
 use crate::suite::Step;
-use crate::target::{Verb, VerbError, procs};
+use crate::target::{Verb, procs};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -149,20 +149,9 @@ impl Ctx {
                     "--lines",
                     n.as_str(),
                 ];
-                let out = match self
-                    .sb
-                    .run_verb(&self.target, Verb::Logs, &args, self.scaled(30_000))
-                    .await
-                {
-                    Ok(o) => o,
-                    Err(e @ VerbError::Absent(_)) => return Err(Abort::Unsupported(e.to_string())),
-                    Err(VerbError::Io(e)) => {
-                        return Err(Abort::Error(format!(
-                            "cannot run {}: {e}",
-                            self.target.display()
-                        )));
-                    }
-                };
+                let out = self
+                    .run_verb(Verb::Logs, &args, self.scaled(30_000))
+                    .await?;
                 if let Some(line) = out.unsupported_line() {
                     return Err(Abort::Unsupported(format!("`logs`: {line}")));
                 }

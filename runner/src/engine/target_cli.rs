@@ -18,6 +18,24 @@ impl Ctx {
         }
     }
 
+    /// Runs one target verb as the adapter spells it: a verb the adapter declares absent is
+    /// `unsupported`, a target that cannot be run an `error`.
+    pub(super) async fn run_verb(
+        &self,
+        verb: Verb,
+        rest: &[&str],
+        deadline: std::time::Duration,
+    ) -> Result<CmdOutput, Abort> {
+        match self.sb.run_verb(&self.target, verb, rest, deadline).await {
+            Ok(o) => Ok(o),
+            Err(e @ VerbError::Absent(_)) => Err(Abort::Unsupported(e.to_string())),
+            Err(VerbError::Io(e)) => Err(Abort::Error(format!(
+                "cannot run {}: {e}",
+                self.target.display()
+            ))),
+        }
+    }
+
     /// Runs one target verb (`rest` after it) as step `kind`, recording its span and exit code; a
     /// verb the target lacks (adapter `false`, or its "unknown command" answer) is `unsupported`.
     pub(super) async fn cli(
@@ -33,16 +51,7 @@ impl Ctx {
             .chain(rest.iter().cloned())
             .collect();
         let deadline = self.scaled(deadline_ms);
-        let out = match self.sb.run_verb(&self.target, verb, &argv, deadline).await {
-            Ok(o) => o,
-            Err(e @ VerbError::Absent(_)) => return Err(Abort::Unsupported(e.to_string())),
-            Err(VerbError::Io(e)) => {
-                return Err(Abort::Error(format!(
-                    "cannot run {}: {e}",
-                    self.target.display()
-                )));
-            }
-        };
+        let out = self.run_verb(verb, &argv, deadline).await?;
         let end = self.now();
         self.spans.push(StepSpan {
             kind: kind.to_string(),

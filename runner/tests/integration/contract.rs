@@ -5,7 +5,8 @@
 //! `--cpus` sets the count `max` is checked against, and the report says which count the target used.
 
 use crate::common::{
-    assert_no_leftovers, conform_bin, one_scenario, results, target, temp_tree, workspace,
+    assert_no_leftovers, conform_bin, one_scenario, results, run_conform, target, temp_tree,
+    workspace,
 };
 use assert_cmd::Command;
 use rstest::rstest;
@@ -17,24 +18,6 @@ fn script(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write script");
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
-}
-
-/// `conform run --target T --suites DIR --fixtures … --report-dir R` plus `extra`.
-fn conform(t: &Path, suites: &Path, reports: &Path, extra: &[&str]) -> std::process::Output {
-    Command::new(conform_bin())
-        .arg("run")
-        .arg("--target")
-        .arg(t)
-        .arg("--suites")
-        .arg(suites)
-        .arg("--fixtures")
-        .arg(workspace().join("fixtures"))
-        .arg("--report-dir")
-        .arg(reports)
-        .args(extra)
-        .timeout(Duration::from_secs(600))
-        .output()
-        .expect("run conform")
 }
 
 fn stderr(out: &std::process::Output) -> String {
@@ -68,7 +51,7 @@ fn a_target_without_scale_gets_unsupported_for_the_scale_scenarios_and_exit_1() 
         args.extend(["--scenario", id]);
     }
     let suites = workspace().join("suites");
-    let out = conform(&noscale, &suites, &dir.path().join("r"), &args);
+    let out = run_conform(&noscale, &suites, &dir.path().join("r"), &args);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -105,7 +88,7 @@ fn a_target_without_scale_gets_unsupported_for_the_scale_scenarios_and_exit_1() 
     .expect("write baseline");
     let b = baseline.display().to_string();
     args.extend(["--baseline", &b]);
-    let out = conform(&noscale, &suites, &dir.path().join("r2"), &args);
+    let out = run_conform(&noscale, &suites, &dir.path().join("r2"), &args);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -138,7 +121,7 @@ fn a_renamed_manager_passes_the_instances_suite_only_through_its_adapter() {
     let exe = renamed_pm(dir.path());
     let suites = workspace().join("suites");
     let a = adapter_file().display().to_string();
-    let out = conform(
+    let out = run_conform(
         &exe,
         &suites,
         &dir.path().join("r"),
@@ -163,7 +146,7 @@ fn a_renamed_manager_passes_the_instances_suite_only_through_its_adapter() {
     assert_no_leftovers(&res);
 
     // without the adapter the same manager knows none of PM2's verbs
-    let out = conform(
+    let out = run_conform(
         &exe,
         &suites,
         &dir.path().join("r2"),
@@ -226,7 +209,7 @@ fn cpus_sets_the_count_max_is_checked_against(
     if let Some(n) = &n {
         args.extend(["--cpus", n.as_str()]);
     }
-    let out = conform(
+    let out = run_conform(
         &target(),
         &dir.path().join("s"),
         &dir.path().join("r"),
