@@ -84,7 +84,10 @@ pub fn run(args: RunArgs) -> i32 {
         None => Arc::default(),
         Some(f) => match crate::target::Adapter::load(f) {
             Ok(a) => Arc::new(a),
-            Err(e) => return usage_error(e),
+            Err(e) => {
+                eprintln!("{:?}", miette::Report::new(e));
+                return exit::USAGE;
+            }
         },
     };
     let (suites_dir, fixtures_dir) = match resolve_dirs(&args.dirs) {

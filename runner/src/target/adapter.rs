@@ -24,7 +24,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// A problem with an adapter file.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum AdapterError {
     /// The file could not be read.
     #[error("cannot read adapter file {file}: {source}")]
@@ -36,6 +36,12 @@ pub enum AdapterError {
     },
     /// The file is not valid TOML or does not fit the adapter model.
     #[error("{file}:{line}:{col}: key `{key}`: {message}")]
+    #[diagnostic(
+        code(conform::adapter::invalid),
+        help(
+            "an adapter has [verbs], [jlist], [status] and [exec_mode]; see docs/target-contract.md"
+        )
+    )]
     Invalid {
         /// File path as given.
         file: String,
@@ -47,6 +53,12 @@ pub enum AdapterError {
         key: String,
         /// What is wrong.
         message: String,
+        /// The file's text.
+        #[source_code]
+        src: std::sync::Arc<miette::NamedSource<String>>,
+        /// Where.
+        #[label("here")]
+        span: miette::SourceSpan,
     },
 }
 
@@ -99,13 +111,17 @@ impl Adapter {
     /// Parses adapter text; `file` names it in diagnostics.
     pub fn parse(file: &Path, text: &str) -> Result<Adapter, AdapterError> {
         let bad = |span: Option<Range<usize>>, key: &str, message: String| {
-            let (line, col) = crate::suite::diag::line_col(text, span.map_or(0, |s| s.start));
+            let span = span.unwrap_or(0..0);
+            let (line, col) = crate::suite::diag::line_col(text, span.start);
+            let name = file.display().to_string();
             AdapterError::Invalid {
-                file: file.display().to_string(),
+                file: name.clone(),
                 line,
                 col,
                 key: key.to_string(),
                 message,
+                src: std::sync::Arc::new(miette::NamedSource::new(name, text.to_string())),
+                span: (span.start, span.end.saturating_sub(span.start)).into(),
             }
         };
         type Table = BTreeMap<toml::Spanned<String>, toml::Spanned<toml::Value>>;
@@ -129,11 +145,6 @@ impl Adapter {
                 .filter(|_| msg.starts_with("unknown field"))
                 .unwrap_or("?")
                 .to_string();
-            let msg = if msg.starts_with("unknown field") {
-                format!("{msg} (an adapter has [verbs], [jlist], [status], [exec_mode])")
-            } else {
-                msg
-            };
             bad(e.span(), &key, msg)
         })?;
         let mut a = Adapter {
