@@ -141,7 +141,10 @@ mod tests {
     #[case("error: unrecognized subcommand 'scale'", true)]
     #[case("[PM2][ERROR] Command not found", true)]
     // pm2 7.0.4's own words for `pm2 resize app 3` (stdout, exit 1), colours and all
-    #[case("\u{1b}[31m[PM2][ERROR] \u{1b}[39m\u{1b}[1mCommand not found\u{1b}[22m", true)]
+    #[case(
+        "\u{1b}[31m[PM2][ERROR] \u{1b}[39m\u{1b}[1mCommand not found\u{1b}[22m",
+        true
+    )]
     #[case("sh: 1: node: command not found", false)]
     fn unsupported_lines(#[case] stderr: &str, #[case] found: bool) {
         let o = CmdOutput {

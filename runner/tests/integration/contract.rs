@@ -274,3 +274,65 @@ fn adapter_and_cpus_usage_errors_exit_2(#[case] args: &[&str], #[case] says: &st
     assert!(stderr(&out).contains(says), "{}", stderr(&out));
     assert!(!dir.path().join("r").exists(), "nothing ran");
 }
+
+/// Online CPUs (`os.cpus().length`), from /proc/cpuinfo.
+fn online_cpus() -> usize {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
+        .unwrap_or(1)
+}
+
+/// Under `taskset -c 0` conform and refpm may use one CPU while `os.cpus()` still counts every one:
+/// the report tells the two apart, and `--cpus` moves the expectation (refpm keeps its one worker).
+#[rstest]
+#[case::affinity_only(false, 0)]
+#[case::cpus_says_every_online_cpu(true, 1)]
+fn under_a_one_cpu_affinity_the_report_tells_os_cpus_from_available_parallelism(
+    #[case] every_cpu: bool,
+    #[case] code: i32,
+) {
+    let online = online_cpus();
+    let taskset = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("taskset"))
+        .find(|p| p.is_file());
+    let is_refpm = target().file_name().is_some_and(|n| n == "refpm");
+    let (Some(taskset), true, true) = (taskset, online >= 2, is_refpm) else {
+        eprintln!("skipped: needs taskset, 2 online CPUs (have {online}) and refpm as the target");
+        return;
+    };
+    let dir = temp_tree(&[]);
+    let n = online.to_string();
+    let mut args = vec!["--scenario", "instances/cli/max"];
+    if every_cpu {
+        args.extend(["--cpus", n.as_str()]);
+    }
+    let mut cmd = std::process::Command::new(taskset);
+    cmd.args(["-c", "0"]).arg(conform_bin()).args(
+        crate::common::conform_run_cmd(
+            &target(),
+            &workspace().join("suites"),
+            &dir.path().join("r"),
+            &args,
+        )
+        .get_args(),
+    );
+    let out = assert_cmd::Command::from_std(cmd)
+        .timeout(Duration::from_secs(300))
+        .output()
+        .expect("run conform under taskset");
+    assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+    let res = results(&dir.path().join("r"));
+    let cpus = &res["cpus"];
+    let (expected, source) = if every_cpu {
+        (online, "--cpus")
+    } else {
+        (1, "affinity/cgroup")
+    };
+    assert_eq!(cpus["expected"], expected, "{cpus}");
+    assert_eq!(cpus["source"], source, "{cpus}");
+    assert_eq!(cpus["os_cpus"], online, "{cpus}");
+    assert_eq!(cpus["available_parallelism"], 1, "{cpus}");
+    assert_eq!(cpus["target_used"], 1, "{cpus}");
+    assert_eq!(cpus["target_matches"], "availableParallelism()", "{cpus}");
+    assert_no_leftovers(&res);
+}
