@@ -191,21 +191,7 @@ fn contract_doc_lists_every_ecosystem_key_and_variable() {
             keys.insert(lit);
         }
     }
-    // `"name": …, "script": …` inside json!: keys followed by a colon
-    for (i, _) in app.match_indices("\":") {
-        let before = &app[..i];
-        let k: String = before
-            .chars()
-            .rev()
-            .take_while(|c| *c != '"')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        if !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-            keys.insert(k);
-        }
-    }
+    keys.extend(json_keys(&app));
     assert!(
         keys.contains("kill_timeout") && keys.contains("apps"),
         "{keys:?}"
@@ -232,6 +218,31 @@ fn contract_doc_lists_every_ecosystem_key_and_variable() {
         "{vars:?}"
     );
     assert_same("environment", &vars, &first_column(&doc(), "Environment"));
+}
+
+/// `"name": …` keys inside `json!` (a lower-case literal followed by a colon).
+fn json_keys(text: &str) -> BTreeSet<String> {
+    text.match_indices("\":")
+        .filter_map(|(i, _)| {
+            let k = &text[text[..i].rfind('"')? + 1..i];
+            (!k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                .then(|| k.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn contract_doc_lists_every_ecosystem_key_of_conform_app() {
+    let setup = src("app/setup.rs");
+    let start = setup.find("pub fn write_files").expect("write_files");
+    let end = start + setup[start..].find("\n}\n").expect("its end");
+    let keys = json_keys(&setup[start..end]);
+    assert!(keys.contains("node_args"), "{keys:?}");
+    assert_same(
+        "conform app's ecosystem keys",
+        &keys,
+        &first_column(&doc(), "Ecosystem keys of conform app"),
+    );
 }
 
 #[test]
