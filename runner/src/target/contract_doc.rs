@@ -99,6 +99,7 @@ fn contract_doc_every_target_command_in_the_code_is_a_verb_and_every_verb_is_use
     let known = set(Verb::ALL.map(Verb::pm2));
     let mut used = BTreeSet::new();
     let mut seen = BTreeSet::new();
+    let documented_flags = first_column(&doc(), "Flags");
     for f in &files {
         let text = std::fs::read_to_string(f).expect("read");
         // argv literals handed to a target: `.cmd(&["scale", …`, `timed(sb, cmd, &["jlist"]`, `.run(x, &["kill"]`
@@ -111,6 +112,16 @@ fn contract_doc_every_target_command_in_the_code_is_a_verb_and_every_verb_is_use
             if call.is_some_and(|c| !window[c..].contains(';')) {
                 let word: String = text[i + 3..].chars().take_while(|c| *c != '"').collect();
                 seen.insert(word.clone());
+                // the flags in that argv must be documented too
+                let array = &text[i..i + text[i..].find(']').unwrap_or(0)];
+                for (j, _) in array.match_indices("\"-") {
+                    let flag: String = array[j + 1..].chars().take_while(|c| *c != '"').collect();
+                    assert!(
+                        documented_flags.contains(&flag),
+                        "{} passes `{flag}` to the target: add it to the Flags table",
+                        f.display()
+                    );
+                }
                 assert!(
                     known.contains(&word),
                     "{} runs the target with `{word}`, which is not a contract verb (add it to Verb and docs/target-contract.md)",
