@@ -13,6 +13,7 @@
 //! pid = "os.pid"             # dotted paths inside one entry
 //! status = "state"
 //! env = "vars"
+//! instance = "slot"         # the instance value (default: pm2_env.<instance_var>)
 //!
 //! [status]                   # the target's word = PM2's word
 //! up = "online"

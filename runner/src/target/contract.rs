@@ -90,14 +90,17 @@ pub enum JlistField {
     ExecMode,
     /// `pm2_env.restart_time`: restarts since start.
     RestartTime,
-    /// `pm2_env`: the object holding the instance variable (`pm2_env.NODE_APP_INSTANCE`, or the
-    /// app's `instance_var`).
+    /// `pm2_env`: the process's environment as the manager keeps it (checks look for the instance
+    /// variable in it).
     Env,
+    /// `pm2_env.<instance_var>`: the instance value (`pm2_env.NODE_APP_INSTANCE`, or the app's
+    /// `instance_var`).
+    Instance,
 }
 
 impl JlistField {
     /// Every field, in the order of the contract's table.
-    pub const ALL: [JlistField; 7] = [
+    pub const ALL: [JlistField; 8] = [
         JlistField::Name,
         JlistField::PmId,
         JlistField::Pid,
@@ -105,9 +108,10 @@ impl JlistField {
         JlistField::ExecMode,
         JlistField::RestartTime,
         JlistField::Env,
+        JlistField::Instance,
     ];
 
-    /// PM2's path, dot-separated.
+    /// PM2's path, dot-separated (`<instance_var>` stands for the variable's name).
     pub const fn pm2_path(self) -> &'static str {
         match self {
             JlistField::Name => "name",
@@ -117,6 +121,7 @@ impl JlistField {
             JlistField::ExecMode => "pm2_env.exec_mode",
             JlistField::RestartTime => "pm2_env.restart_time",
             JlistField::Env => "pm2_env",
+            JlistField::Instance => "pm2_env.<instance_var>",
         }
     }
 
@@ -130,6 +135,7 @@ impl JlistField {
             JlistField::ExecMode => "exec_mode",
             JlistField::RestartTime => "restart_time",
             JlistField::Env => "env",
+            JlistField::Instance => "instance",
         }
     }
 

@@ -97,7 +97,12 @@ fn to_proc(p: &Value, instance_var: &str, a: &Adapter) -> Proc {
         pid: get(JlistField::Pid).and_then(Value::as_u64).unwrap_or(0) as u32,
         status: a.status(word(JlistField::Status)).to_string(),
         exec_mode: a.exec_mode(word(JlistField::ExecMode)).to_string(),
-        instance: env.get(instance_var).and_then(as_text),
+        // PM2 keeps it under the variable's own name; an adapter may point at a fixed place
+        instance: if a.moved(JlistField::Instance) {
+            get(JlistField::Instance).and_then(as_text)
+        } else {
+            env.get(instance_var).and_then(as_text)
+        },
         restart_time: get(JlistField::RestartTime)
             .and_then(Value::as_i64)
             .unwrap_or(0),
@@ -130,10 +135,10 @@ mod tests {
     fn an_adapter_moves_fields_and_maps_words() {
         let a = Adapter::parse(
             std::path::Path::new("a.toml"),
-            "[jlist]\narray = \"procs\"\nname = \"app\"\npid = \"os.pid\"\npm_id = \"id\"\nstatus = \"state\"\nexec_mode = \"mode\"\nrestart_time = \"restarts\"\nenv = \"vars\"\n[status]\nup = \"online\"\n[exec_mode]\nworkers = \"cluster_mode\"\n",
+            "[jlist]\narray = \"procs\"\nname = \"app\"\npid = \"os.pid\"\npm_id = \"id\"\nstatus = \"state\"\nexec_mode = \"mode\"\nrestart_time = \"restarts\"\nenv = \"vars\"\ninstance = \"slot.n\"\n[status]\nup = \"online\"\n[exec_mode]\nworkers = \"cluster_mode\"\n",
         )
         .unwrap();
-        let text = "booting\n{\"procs\":[{\"app\":\"web\",\"id\":3,\"os\":{\"pid\":41},\"state\":\"up\",\"mode\":\"workers\",\"restarts\":2,\"vars\":{\"NODE_APP_INSTANCE\":1}}]}";
+        let text = "booting\n{\"procs\":[{\"app\":\"web\",\"id\":3,\"os\":{\"pid\":41},\"state\":\"up\",\"mode\":\"workers\",\"restarts\":2,\"vars\":{\"NODE_APP_INSTANCE\":7},\"slot\":{\"n\":1}}]}";
         let l = parse_jlist_with(text, "NODE_APP_INSTANCE", &a).unwrap();
         assert_eq!(
             (

@@ -145,6 +145,29 @@ fn a_renamed_manager_passes_the_instances_suite_only_through_its_adapter() {
     );
     assert_no_leftovers(&res);
 
+    // scenarios that cross-check jlist's instance values (read from `slot`), a renamed variable included
+    let out = run_conform(
+        &exe,
+        &suites,
+        &dir.path().join("r3"),
+        &[
+            "--scenario",
+            "env/node-app-instance/unique",
+            "--scenario",
+            "env/kept/restart",
+            "--scenario",
+            "env/instance-var/renamed",
+            "--adapter",
+            &a,
+        ],
+    );
+    let res = results(&dir.path().join("r3"));
+    assert_eq!(out.status.code(), Some(0), "{}\n{res}", stderr(&out));
+    for r in res["results"].as_array().expect("results") {
+        assert_eq!(r["verdict"], "pass", "{r}");
+    }
+    assert_no_leftovers(&res);
+
     // without the adapter the same manager knows none of PM2's verbs
     let out = run_conform(
         &exe,

@@ -4,7 +4,8 @@
 //
 // verbs: launch, halt, bounce, refresh, remove, resize, ps --json, shutdown, version, logs; PM2's own
 // names are rejected the way commander rejects an unknown command. `ps --json` prints
-// {"procs": [{app, id, os: {pid}, state, mode, restarts, vars}]} with its own status and mode words.
+// {"procs": [{app, id, os: {pid}, state, mode, restarts, slot, vars}]} with its own status and mode
+// words, the instance value in `slot`.
 const { spawnSync } = require('child_process');
 
 const [refpm, verb, ...rest] = process.argv.slice(2);
@@ -40,8 +41,11 @@ if (verb === 'ps') {
       mode: MODES[env.exec_mode] || env.exec_mode,
       restarts: env.restart_time,
     };
+    // the instance value lives in `slot`, whatever the variable is called
+    const variable = env.instance_var || 'NODE_APP_INSTANCE';
+    out.slot = env[variable] === undefined ? null : env[variable];
     // what PM2 keeps beside the variables lives only above
-    for (const k of ['status', 'exec_mode', 'restart_time', 'name']) delete env[k];
+    for (const k of ['status', 'exec_mode', 'restart_time', 'name', variable]) delete env[k];
     out.vars = env;
     return out;
   });
