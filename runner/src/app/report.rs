@@ -93,6 +93,7 @@ pub fn build(
             target,
             runtime,
             machine,
+            cpus: None,
             started_at,
             duration_ms,
             summary: Summary::from_results(&results),

@@ -3,11 +3,10 @@
 use super::ctx::{Abort, Ctx};
 
 impl Ctx {
-    /// `start <app.js> --name <name>` plus the flags of the app config.
+    /// `<app.js> --name <name>` plus the flags of the app config (the arguments of `start`).
     pub(super) fn start_args(&self) -> Vec<String> {
         let a = &self.sc.app;
         let mut v = vec![
-            "start".to_string(),
             self.app_script().display().to_string(),
             "--name".into(),
             a.name.clone(),

@@ -44,8 +44,10 @@ impl Ctx {
             }
         })
         .await;
-        let v = vec!["stop".to_string(), self.sc.app.name.clone()];
-        let out = self.cli("stop", &v, CMD_MS).await;
+        let v = vec![self.sc.app.name.clone()];
+        let out = self
+            .cli("stop", crate::target::Verb::Stop, &v, CMD_MS)
+            .await;
         let _ = stop_tx.send(true);
         let handles = firing.await.unwrap_or_default();
         let mut results = Vec::new();
