@@ -413,7 +413,7 @@ fn transitions_that_do_not_apply_are_refused() {
 #[test]
 fn errored_stays_errored_when_stopped() {
     let mut j = bare_job();
-    let err = j.launched(Launch::New, Err("boom".into()), 0).unwrap_err();
+    let err = j.launched(Launch::New, Err(std::io::Error::other("boom")), 0).unwrap_err();
     assert_eq!(err.to_string(), "Process failed to launch: boom");
     assert!(j.begin_stop().is_none());
     assert_eq!(j.status(), Status::Errored);

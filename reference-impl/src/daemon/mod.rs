@@ -1,6 +1,6 @@
 //! The daemon: one per home. It owns the process table, serves the control socket (one request and one
 //! response line per connection, peers of other uids refused), runs one handler per verb
-//! (`handlers`), and drives each instance's state machine (`spawn`, `lifecycle`, `reload`).
+//! (`handlers`), and drives each instance's state machine (`job`, driven by `supervise`, `lifecycle`, `reload`).
 
 pub mod child;
 #[cfg(test)]
@@ -17,6 +17,7 @@ pub mod persist;
 pub mod reload;
 pub mod server;
 pub mod spawn;
+pub mod supervise;
 pub mod table;
 
 use nix::fcntl::{Flock, FlockArg};

@@ -10,7 +10,7 @@ use super::child::{Flags, Running};
 use super::host::Host;
 use super::job::{DEFAULT_KILL_TIMEOUT, DEFAULT_LISTEN_TIMEOUT, JobError, JobState};
 use super::lifecycle::{kill_worker, restart_proc, wait_flags};
-use super::spawn::spawn_worker;
+use super::supervise::spawn_worker;
 use crate::config::ExecMode;
 
 /// Outcome of reloading one id.

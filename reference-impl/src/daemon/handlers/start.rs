@@ -8,7 +8,7 @@ use super::super::Daemon;
 use super::super::host::Host;
 use super::super::job::{Job, JobInit, Launch};
 use super::super::lifecycle::wait_started;
-use super::super::spawn::launch;
+use super::super::supervise::launch;
 use super::super::table::{Status, now_ms, uuid_v4};
 use super::operate::operate;
 use crate::config::AppSpec;
