@@ -138,9 +138,7 @@ pub fn on_exit<H: Host>(h: &Arc<H>, pm_id: u32, generation: u64, exit: Exit) {
         ExitStep::Errored => tracing::warn!(
             "Script {} had too many unstable restarts ({}). Stopped. \"errored\"",
             p.spec.script.display(),
-            p.spec
-                .max_restarts
-                .unwrap_or(DEFAULT_MAX_RESTARTS)
+            p.spec.max_restarts.unwrap_or(DEFAULT_MAX_RESTARTS)
         ),
         ExitStep::Restart { delay_ms: 0, .. } => {
             let _ = launch(h, p, Launch::Autorestart);
@@ -179,4 +177,3 @@ pub fn on_exit<H: Host>(h: &Arc<H>, pm_id: u32, generation: u64, exit: Exit) {
     drop(t);
     h.bump();
 }
-

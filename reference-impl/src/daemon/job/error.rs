@@ -40,4 +40,3 @@ pub enum JobError {
         old_pid: u32,
     },
 }
-
