@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::args::LogsArgs;
 use super::render::tail;
-use super::{Ui, call};
+use super::{Ui, call, processes};
 use crate::home::Home;
 use crate::protocol::Command;
 use crate::protocol::record::ProcessRecord;
@@ -13,8 +13,7 @@ use crate::protocol::record::ProcessRecord;
 /// Runs `logs`.
 pub fn logs(ui: &Ui, home: &Home, a: LogsArgs) -> Result<i32, String> {
     let target = a.target.clone().unwrap_or_else(|| "all".into());
-    let r = call(ui, home, Command::List, true)?;
-    let list = r.list.unwrap_or_default();
+    let list = processes(call(ui, home, Command::List, true)?)?;
     let procs: Vec<&ProcessRecord> = if target == "all" {
         list.iter().collect()
     } else {

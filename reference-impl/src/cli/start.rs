@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use super::args::StartArgs;
-use super::{Ui, call, caller_env, client, load_file_apps, print_table};
+use super::{Ui, call, caller_env, client, load_file_apps, print_table, report};
 use crate::config::{AppSpec, is_config_file};
 use crate::home::{Home, absolutise};
-use crate::protocol::{Command, StartRequest, Target, TargetRequest};
+use crate::protocol::{Command, Reply, StartRequest, Target, TargetRequest, Verb};
 
 /// Parses a non-negative integer flag, naming the flag and what it counts (`unit`) on error.
 fn int_flag(flag: &str, unit: &str, v: &Option<String>) -> Result<Option<u64>, String> {
@@ -124,7 +124,7 @@ pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, String> {
             // Only a running daemon can know the name; do not spawn one to find out.
             let exists = client::connect(home)
                 .and_then(|s| client::exchange(s, Command::Exists { target: t.clone() }).ok())
-                .is_some_and(|r| r.found);
+                .is_some_and(|r| matches!(r.reply, Reply::Exists { found: true }));
             if exists {
                 jobs.push(Job::Restart(t.clone()));
                 continue;
@@ -142,15 +142,18 @@ pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, String> {
     for job in jobs {
         let cmd = match job {
             Job::Start(req) => Command::Start(req),
-            Job::Restart(name) => Command::Restart(TargetRequest {
-                target: Target::Name(name),
-                parallel: None,
-                caller_env: env.clone(),
-                update_env: a.update_env,
-            }),
+            Job::Restart(name) => Command::Operate {
+                action: Verb::Restart,
+                request: TargetRequest {
+                    target: Target::Name(name),
+                    parallel: None,
+                    caller_env: env.clone(),
+                    update_env: a.update_env,
+                },
+            },
         };
-        let r = call(ui, home, cmd, true)?;
-        let code = ui.lines(&r);
+        let r = report(call(ui, home, cmd, true)?)?;
+        let code = ui.report(&r);
         if code != 0 {
             return Ok(code);
         }

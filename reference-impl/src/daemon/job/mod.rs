@@ -14,7 +14,7 @@ use super::child::Running;
 use crate::config::{AppSpec, ExecMode};
 use crate::protocol::record::Status;
 
-pub use error::JobError;
+pub use error::{AbortReason, JobError};
 pub use state::{ErrorCause, JobState, RestartTimer};
 pub use transitions::{ExitStep, Launch};
 

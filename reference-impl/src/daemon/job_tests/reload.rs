@@ -9,6 +9,7 @@ use super::super::reload::{ReloadOutcome, reload_proc};
 use super::{advance, job_in, pid, restart_time, settle, status};
 use crate::cluster::WorkerEvent;
 use crate::daemon::table::Status;
+use crate::protocol::reply::ReloadWarning;
 
 /// A cluster job, online and listening.
 async fn serving(h: &std::sync::Arc<FakeHost>, wait_ready: bool) -> u32 {
@@ -128,7 +129,14 @@ async fn reload_proceeds_with_a_warning_when_ready_never_comes() {
         Ok(ReloadOutcome::Replaced(Some(w))) => w,
         _ => panic!("replaced with a warning expected"),
     };
-    assert!(warning.contains("no 'ready' message within listen_timeout (1000ms)"));
+    assert_eq!(
+        warning,
+        ReloadWarning::NoReadyMessage {
+            name: "app".into(),
+            pm_id: id,
+            listen_timeout: 1000
+        }
+    );
     assert_eq!(pid(&h, id), h.child(1).pid);
     assert_eq!(status(&h, id), Status::Online);
 }
