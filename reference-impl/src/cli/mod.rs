@@ -142,7 +142,14 @@ fn print_table(ui: &Ui, r: &Report) {
 
 fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
     match cmd {
-        Cmd::Daemon => Ok(crate::daemon::run(home.clone())),
+        Cmd::Daemon => match crate::daemon::run(home.clone()) {
+            Ok(()) => Ok(0),
+            Err(e) => {
+                // The daemon's log, whatever the silence switches say.
+                eprintln!("[PM2][ERROR] {e}");
+                Ok(1)
+            }
+        },
         Cmd::Start(a) => start::start(ui, home, *a),
         Cmd::Stop(a) => operate(ui, home, a, Verb::Stop),
         Cmd::Restart(a) => operate(ui, home, a, Verb::Restart),

@@ -133,18 +133,8 @@ pub enum DaemonError {
     Io(String, std::io::Error),
 }
 
-/// Runs the daemon in the foreground until `kill` or a signal; returns the exit code.
-pub fn run(home: Home) -> i32 {
-    match run_inner(home) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("[PM2][ERROR] {e}");
-            1
-        }
-    }
-}
-
-fn run_inner(home: Home) -> Result<(), DaemonError> {
+/// Runs the daemon in the foreground until `kill` or a signal.
+pub fn run(home: Home) -> Result<(), DaemonError> {
     home.ensure_dirs()?;
     let pid_path = home.pid_file();
     let file = OpenOptions::new()
