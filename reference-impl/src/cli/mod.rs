@@ -3,6 +3,7 @@
 
 mod args;
 mod client;
+mod error;
 mod logs;
 mod render;
 mod start;
@@ -18,6 +19,7 @@ use crate::home::Home;
 use crate::protocol::record::ProcessRecord;
 use crate::protocol::{Command, Reply, Report, ScaleRequest, Target, TargetRequest, Verb};
 use args::{Cli, Cmd, OpArgs};
+use error::CliError;
 use text::Line;
 
 /// Output switches shared by the commands.
@@ -100,36 +102,28 @@ pub(crate) fn caller_env() -> BTreeMap<String, String> {
 }
 
 /// Sends a command, spawning the daemon if needed; a refused request is an error.
-pub(crate) fn call(ui: &Ui, home: &Home, cmd: Command, announce: bool) -> Result<Reply, String> {
-    let stream =
-        client::connect_or_spawn(home, announce && !ui.silent).map_err(|e| e.to_string())?;
-    match client::exchange(stream, cmd)
-        .map_err(|e| e.to_string())?
-        .reply
-    {
-        Reply::Refused { error, .. } => Err(error.to_string()),
+pub(crate) fn call(ui: &Ui, home: &Home, cmd: Command, announce: bool) -> Result<Reply, CliError> {
+    let stream = client::connect_or_spawn(home, announce && !ui.silent)?;
+    match client::exchange(stream, cmd)?.reply {
+        Reply::Refused { error, .. } => Err(error.into()),
         reply => Ok(reply),
     }
 }
 
 /// The report of an action verb.
-pub(crate) fn report(reply: Reply) -> Result<Report, String> {
+pub(crate) fn report(reply: Reply) -> Result<Report, CliError> {
     match reply {
         Reply::Report(r) => Ok(r),
-        other => Err(unexpected(&other)),
+        other => Err(CliError::unexpected(&other)),
     }
 }
 
 /// The process records of `list`.
-pub(crate) fn processes(reply: Reply) -> Result<Vec<ProcessRecord>, String> {
+pub(crate) fn processes(reply: Reply) -> Result<Vec<ProcessRecord>, CliError> {
     match reply {
         Reply::List { processes } => Ok(processes),
-        other => Err(unexpected(&other)),
+        other => Err(CliError::unexpected(&other)),
     }
-}
-
-fn unexpected(reply: &Reply) -> String {
-    format!("unexpected reply from the daemon: {reply:?}")
 }
 
 fn print_table(ui: &Ui, r: &Report) {
@@ -140,7 +134,7 @@ fn print_table(ui: &Ui, r: &Report) {
     }
 }
 
-fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
+fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, CliError> {
     match cmd {
         Cmd::Daemon => match crate::daemon::run(home.clone()) {
             Ok(()) => Ok(0),
@@ -168,7 +162,7 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
         }
         Cmd::Jlist => {
             let list = processes(call(ui, home, Command::List, false)?)?;
-            let text = serde_json::to_string(&list).map_err(|e| e.to_string())?;
+            let text = serde_json::to_string(&list)?;
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
@@ -207,7 +201,7 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
         Cmd::Ping => {
             match call(ui, home, Command::Ping, true)? {
                 Reply::Pong => ui.out(text::PONG),
-                other => return Err(unexpected(&other)),
+                other => return Err(CliError::unexpected(&other)),
             }
             Ok(0)
         }
@@ -217,7 +211,7 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
 }
 
 /// stop/restart/reload/delete: targets are names, ids, `all`, script paths or ecosystem files.
-fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Verb) -> Result<i32, String> {
+fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Verb) -> Result<i32, CliError> {
     let parallel = match &a.parallel {
         None => None,
         Some(p) => match p.parse::<usize>() {
@@ -285,7 +279,7 @@ fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Verb) -> Result<i32, String> {
 }
 
 /// `kill`: stop everything and wait until the daemon process is gone.
-fn kill(ui: &Ui, home: &Home) -> Result<i32, String> {
+fn kill(ui: &Ui, home: &Home) -> Result<i32, CliError> {
     let Some(stream) = client::connect(home) else {
         // Nothing answers: nothing to stop (PM2 would spawn a daemon just to kill it).
         text::killed(0).iter().for_each(|l| ui.line(l));
@@ -297,7 +291,7 @@ fn kill(ui: &Ui, home: &Home) -> Result<i32, String> {
     match client::exchange(stream, Command::Kill).map(|r| r.reply) {
         Ok(Reply::Killed { stopped }) => text::killed(stopped).iter().for_each(|l| ui.line(l)),
         Ok(Reply::Refused { error, .. }) => ui.line(&text::refused(&error)),
-        Ok(other) => ui.err(format!("[PM2][ERROR] {}", unexpected(&other))),
+        Ok(other) => ui.err(format!("[PM2][ERROR] {}", CliError::unexpected(&other))),
         Err(e) => ui.err(format!("[PM2][ERROR] {e}")),
     }
     if let Some(pid) = pid {
@@ -316,15 +310,14 @@ pub(crate) fn load_file_apps(
     file: &str,
     only: Option<&str>,
     env: Option<&str>,
-) -> Result<Vec<crate::config::AppSpec>, String> {
+) -> Result<Vec<crate::config::AppSpec>, CliError> {
     let only: Option<Vec<String>> = only.map(|o| {
         o.split([',', ' '])
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect()
     });
-    let (apps, warnings) =
-        load_ecosystem(Path::new(file), env, only.as_deref(), None).map_err(|e| e.to_string())?;
+    let (apps, warnings) = load_ecosystem(Path::new(file), env, only.as_deref(), None)?;
     for w in warnings {
         ui.err(format!("[PM2][WARN] {w}"));
     }
