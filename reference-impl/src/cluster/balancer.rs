@@ -244,6 +244,18 @@ impl Balancer {
         });
     }
 
+    /// `newconn`s refused by workers, over every stream key (tests synchronise on it).
+    pub fn refusals(&self) -> u64 {
+        lock(&self.state)
+            .slots
+            .values()
+            .filter_map(|slot| match &slot.kind {
+                Kind::Stream { disp, .. } => disp.get().map(|d| d.refusals()),
+                Kind::Udp { .. } => None,
+            })
+            .sum()
+    }
+
     /// Number of open keys (sockets or UDP ports) across all groups.
     pub fn open_keys(&self) -> usize {
         lock(&self.state).slots.len()

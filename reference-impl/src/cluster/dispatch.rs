@@ -71,6 +71,8 @@ pub struct Dispatcher {
     pub(super) wake: Notify,
     /// Connections accepted since the last trace line (`REFPM_TRACE_RR`).
     accepted: AtomicU64,
+    /// `newconn`s a worker refused (`accepted: false`), ever.
+    refusals: AtomicU64,
 }
 
 impl Dispatcher {
@@ -88,6 +90,7 @@ impl Dispatcher {
             }),
             wake: Notify::new(),
             accepted: AtomicU64::new(0),
+            refusals: AtomicU64::new(0),
         });
         // SAFETY: the Arc keeps the listening fd open for the AsyncFd's whole life.
         let lfd = listener.clone();
@@ -165,10 +168,16 @@ impl Dispatcher {
             refused
         };
         if let Some(conn) = refused {
+            self.refusals.fetch_add(1, Ordering::Relaxed);
             self.submit(conn);
         }
         self.pump();
         true
+    }
+
+    /// How many `newconn`s workers refused so far.
+    pub fn refusals(&self) -> u64 {
+        self.refusals.load(Ordering::Relaxed)
     }
 
     /// The state of worker `id`'s route (`None` when it is not in this dispatcher).

@@ -133,10 +133,18 @@ async fn node_rate(policy: LbPolicy, close: bool) -> Run {
     .unwrap();
     assert_eq!(line.trim(), "ready");
     let pid = child.id().unwrap();
-    let run = measure(port, close, || cpu_secs_of(pid), &children_of(pid)).await;
-    // Killing the primary closes the workers' channels: they exit.
+    let workers = children_of(pid);
+    let run = measure(port, close, || cpu_secs_of(pid), &workers).await;
+    // Killing the primary closes the workers' channels: they exit (waited for, with a deadline).
     let _ = child.kill().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while workers.iter().any(|w| osfacts::alive(*w)) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node workers outlived their primary"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     run
 }
 
