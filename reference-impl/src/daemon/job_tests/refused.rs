@@ -118,14 +118,15 @@ async fn wait_restart_and_restart_due_refuse_what_does_not_apply() {
     let id = job_in(&h, Status::Online).await;
     let task = tokio::spawn(async {});
     let timer = RestartTimer::new(1, 10, task.abort_handle());
-    let mut t = h.table();
-    let j = t.jobs.get_mut(&id).unwrap();
-    assert!(matches!(
-        j.wait_restart(1, timer),
-        Err(JobError::InvalidTransition { .. })
-    ));
-    assert_eq!(j.status(), Status::Online);
-    drop(t);
+    {
+        let mut t = h.table();
+        let j = t.jobs.get_mut(&id).unwrap();
+        assert!(matches!(
+            j.wait_restart(1, timer),
+            Err(JobError::InvalidTransition { .. })
+        ));
+        assert_eq!(j.status(), Status::Online);
+    }
     let id = job_in(&h, Status::WaitingRestart).await;
     let mut t = h.table();
     let j = t.jobs.get_mut(&id).unwrap();
