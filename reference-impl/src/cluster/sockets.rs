@@ -4,7 +4,7 @@
 use std::io;
 use std::mem::{size_of, zeroed};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 /// Listen backlog for every listening socket (Node's default).
@@ -19,11 +19,18 @@ fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
 }
 
 fn new_socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
-    // SAFETY: plain socket(2); the result is owned right away.
-    let fd =
-        cvt(unsafe { libc::socket(domain, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) })?;
-    // SAFETY: freshly created descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType};
+    let family = AddressFamily::from_i32(domain)
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
+    let ty = SockType::try_from(ty)?;
+    let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
+    Ok(nix::sys::socket::socket(family, ty, flags, None)?)
+}
+
+/// listen(2) with Node's backlog.
+fn listen(fd: &OwnedFd) -> io::Result<()> {
+    let backlog = nix::sys::socket::Backlog::new(BACKLOG)?;
+    Ok(nix::sys::socket::listen(fd, backlog)?)
 }
 
 fn set_opt(fd: RawFd, level: libc::c_int, name: libc::c_int, val: libc::c_int) -> io::Result<()> {
@@ -147,8 +154,7 @@ pub fn tcp_listener(ip: Option<IpAddr>, port: u16, v6only: bool) -> io::Result<O
             other => other?,
         },
     };
-    // SAFETY: listen(2) on a descriptor we own.
-    cvt(unsafe { libc::listen(fd.as_raw_fd(), BACKLOG) })?;
+    listen(&fd)?;
     Ok(fd)
 }
 
@@ -162,24 +168,16 @@ pub fn unix_listener(path: &Path) -> io::Result<OwnedFd> {
     let l = std::os::unix::net::UnixListener::bind(path)?;
     l.set_nonblocking(true)?;
     let fd = OwnedFd::from(l);
-    // SAFETY: listen(2) again only raises the backlog to Node's value.
-    cvt(unsafe { libc::listen(fd.as_raw_fd(), BACKLOG) })?;
+    // listen(2) again only raises the backlog to Node's value.
+    listen(&fd)?;
     Ok(fd)
 }
 
 /// Accepts one connection as a non-blocking, close-on-exec fd.
-pub fn accept(listener: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: accept4 without peer address buffers.
-    let fd = cvt(unsafe {
-        libc::accept4(
-            listener,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-        )
-    })?;
-    // SAFETY: freshly accepted descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+pub fn accept(listener: impl AsFd) -> io::Result<OwnedFd> {
+    use nix::sys::socket::SockFlag;
+    let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
+    Ok(nix::sys::socket::accept4(listener, flags)?)
 }
 
 #[cfg(test)]
@@ -197,7 +195,7 @@ mod tests {
         let mut got = 0;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while got < 2 && std::time::Instant::now() < deadline {
-            match accept(l.as_raw_fd()) {
+            match accept(&l) {
                 Ok(_) => got += 1,
                 Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
             }

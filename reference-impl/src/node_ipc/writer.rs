@@ -157,8 +157,11 @@ impl Shared {
             Ok(Flush::Idle) => {
                 if st.closing {
                     st.dead = true;
-                    // SAFETY: shutdown(2) on the fd the AsyncFd keeps open; the child reads EOF.
-                    unsafe { libc::shutdown(self.sock.as_raw_fd(), libc::SHUT_WR) };
+                    // The child reads EOF.
+                    let _ = nix::sys::socket::shutdown(
+                        self.sock.as_raw_fd(),
+                        nix::sys::socket::Shutdown::Write,
+                    );
                 }
             }
             Ok(Flush::Blocked) => {

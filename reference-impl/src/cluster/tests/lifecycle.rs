@@ -236,8 +236,11 @@ async fn children_inherit_only_stdio_and_the_channel() {
         .unwrap();
     // And an fd this process holds without close-on-exec, as an inherited one would be.
     let (loose, _peer) = crate::node_ipc::sys::socketpair().unwrap();
-    // SAFETY: clearing FD_CLOEXEC on a descriptor we own.
-    unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&loose), libc::F_SETFD, 0) };
+    nix::fcntl::fcntl(
+        &loose,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .expect("clear FD_CLOEXEC");
     for (ipc, want) in [
         (false, vec!["0", "1", "2"]),
         (true, vec!["0", "1", "2", "3"]),
