@@ -2,21 +2,14 @@
 //! `SO_REUSEPORT` UDP sockets, Unix-path listeners, and `accept4`. All non-blocking and close-on-exec.
 
 use std::io;
-use std::mem::{size_of, zeroed};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
+use nix::sys::socket::{SockaddrStorage, setsockopt, sockopt};
+
 /// Listen backlog for every listening socket (Node's default).
 pub const BACKLOG: libc::c_int = 511;
-
-fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
-}
 
 fn new_socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
     use nix::sys::socket::{AddressFamily, SockFlag, SockType};
@@ -33,71 +26,15 @@ fn listen(fd: &OwnedFd) -> io::Result<()> {
     Ok(nix::sys::socket::listen(fd, backlog)?)
 }
 
-fn set_opt(fd: RawFd, level: libc::c_int, name: libc::c_int, val: libc::c_int) -> io::Result<()> {
-    // SAFETY: passes a pointer to a live c_int and its size.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&val as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    })
-    .map(drop)
-}
-
-fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: all-zero is a valid sockaddr_storage.
-    let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-    let len = match addr {
-        SocketAddr::V4(a) => {
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-            let sin = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in) };
-            sin.sin_family = libc::AF_INET as libc::sa_family_t;
-            sin.sin_port = a.port().to_be();
-            sin.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
-            size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(a) => {
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-            let sin6 = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in6) };
-            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sin6.sin6_port = a.port().to_be();
-            sin6.sin6_addr.s6_addr = a.ip().octets();
-            sin6.sin6_scope_id = a.scope_id();
-            size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (ss, len as libc::socklen_t)
-}
-
 /// The address a socket is bound to.
 pub fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
-    // SAFETY: all-zero is a valid sockaddr_storage; getsockname writes at most `len` bytes.
-    let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    cvt(unsafe {
-        libc::getsockname(
-            fd,
-            (&mut ss as *mut libc::sockaddr_storage).cast(),
-            &mut len,
-        )
-    })?;
-    match ss.ss_family as libc::c_int {
-        libc::AF_INET => {
-            // SAFETY: the kernel filled a sockaddr_in.
-            let sin = unsafe { &*(&ss as *const _ as *const libc::sockaddr_in) };
-            let ip = std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-            Ok(SocketAddr::new(ip.into(), u16::from_be(sin.sin_port)))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the kernel filled a sockaddr_in6.
-            let sin6 = unsafe { &*(&ss as *const _ as *const libc::sockaddr_in6) };
-            let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-            Ok(SocketAddr::new(ip.into(), u16::from_be(sin6.sin6_port)))
-        }
-        _ => Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
+    let ss: SockaddrStorage = nix::sys::socket::getsockname(fd)?;
+    if let Some(sin) = ss.as_sockaddr_in() {
+        Ok(SocketAddr::V4((*sin).into()))
+    } else if let Some(sin6) = ss.as_sockaddr_in6() {
+        Ok(SocketAddr::new(sin6.ip().into(), sin6.port()))
+    } else {
+        Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT))
     }
 }
 
@@ -114,22 +51,15 @@ fn bind_inet(
         libc::AF_INET
     };
     let fd = new_socket(domain, ty)?;
-    let raw = fd.as_raw_fd();
-    set_opt(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
     if reuseport {
-        set_opt(raw, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+        setsockopt(&fd, sockopt::ReusePort, &true)?;
     }
     if ip.is_ipv6() {
-        set_opt(
-            raw,
-            libc::IPPROTO_IPV6,
-            libc::IPV6_V6ONLY,
-            v6only as libc::c_int,
-        )?;
+        setsockopt(&fd, sockopt::Ipv6V6Only, &v6only)?;
     }
-    let (ss, len) = sockaddr(SocketAddr::new(ip, port));
-    // SAFETY: `ss` holds a valid sockaddr of length `len`.
-    cvt(unsafe { libc::bind(raw, (&ss as *const libc::sockaddr_storage).cast(), len) })?;
+    let addr = SockaddrStorage::from(SocketAddr::new(ip, port));
+    nix::sys::socket::bind(fd.as_raw_fd(), &addr)?;
     Ok(fd)
 }
 
