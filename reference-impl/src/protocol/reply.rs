@@ -214,3 +214,74 @@ pub enum ReloadWarning {
         listen_timeout: u64,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn round_trip(r: Reply) -> Reply {
+        let line = serde_json::to_string(&Response::new(r)).unwrap();
+        assert!(!line.contains('\n'));
+        serde_json::from_str::<Response>(&line).unwrap().reply
+    }
+
+    #[rstest]
+    #[case::applying(Event::Applying { verb: Verb::Reload, label: "web".into(), ids: vec![0, 1] })]
+    #[case::done(Event::Done { name: "web".into(), id: 3 })]
+    #[case::failed(Event::Failed { message: "3 : id unknown".into() })]
+    #[case::reload_warning(Event::ReloadWarning(ReloadWarning::NoReadyMessage { name: "web".into(), pm_id: 1, listen_timeout: 3000 }))]
+    #[case::reload_warning_not_ready(Event::ReloadWarning(ReloadWarning::NotReady { name: "web".into(), pm_id: 1, listen_timeout: 3000 }))]
+    #[case::not_found(Event::NotFound { target: "all".into() })]
+    #[case::starting_missing(Event::StartingMissing { names: vec!["a".into(), "b".into()] })]
+    #[case::starting(Event::Starting { script: "/srv/app.js".into(), exec_mode: ExecMode::ClusterMode, instances: -1 })]
+    #[case::started(Event::Started)]
+    #[case::already_launched(Event::AlreadyLaunched)]
+    #[case::too_many(Event::TooManyInstances { asked: 9999, limit: 4096, scale: true })]
+    #[case::launch_failed(Event::LaunchFailed { errors: vec!["id 0: boom".into()] })]
+    #[case::app_not_found(Event::AppNotFound { name: "web".into() })]
+    #[case::nothing_to_do(Event::NothingToDo)]
+    #[case::scaling_up(Event::ScalingUp)]
+    fn every_event_survives_the_wire(#[case] ev: Event) {
+        let report = Report {
+            events: vec![ev.clone()],
+            failed: true,
+            processes: Some(vec![]),
+        };
+        match round_trip(Reply::Report(report)) {
+            Reply::Report(r) => {
+                assert_eq!(r.events, vec![ev]);
+                assert!(r.failed);
+                assert_eq!(r.processes.map(|p| p.len()), Some(0));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refusal_carries_its_message_for_peers_of_other_versions() {
+        let e = RequestError::Version(VersionMismatch { cli: 9, daemon: 2 });
+        let line = serde_json::to_string(&Response::new(Reply::refused(e.clone()))).unwrap();
+        assert!(line.contains("protocol version mismatch"), "{line}");
+        match round_trip(Reply::refused(e.clone())) {
+            Reply::Refused { error, message } => {
+                assert_eq!(error, e);
+                assert_eq!(message, e.to_string());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn queries_round_trip() {
+        assert!(matches!(round_trip(Reply::Pong), Reply::Pong));
+        assert!(matches!(
+            round_trip(Reply::Exists { found: true }),
+            Reply::Exists { found: true }
+        ));
+        assert!(matches!(
+            round_trip(Reply::Killed { stopped: 2 }),
+            Reply::Killed { stopped: 2 }
+        ));
+    }
+}
