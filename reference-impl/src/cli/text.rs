@@ -141,6 +141,27 @@ mod tests {
         assert_eq!(event(&ev), Line::Err(want.into()));
     }
 
+    /// Each event reads exactly as the daemon wrote it before the replies were typed.
+    #[rstest]
+    #[case::done(Event::Done { name: "web".into(), id: 2 }, Line::Out("[PM2] [web](2) \u{2713}".into()))]
+    #[case::failed(Event::Failed { message: "2 : id unknown".into() }, Line::Err("[PM2][ERROR] 2 : id unknown".into()))]
+    #[case::missing(Event::StartingMissing { names: vec!["a".into(), "b".into()] }, Line::Err("[PM2][WARN] Applications a, b not running, starting...".into()))]
+    #[case::starting_one(Event::Starting { script: "/s/app.js".into(), exec_mode: crate::config::ExecMode::ForkMode, instances: 1 }, Line::Out("[PM2] Starting /s/app.js in fork_mode (1 instance)".into()))]
+    #[case::starting_max(Event::Starting { script: "/s/app.js".into(), exec_mode: crate::config::ExecMode::ClusterMode, instances: 0 }, Line::Out("[PM2] Starting /s/app.js in cluster_mode (0 instances)".into()))]
+    #[case::started(Event::Started, Line::Out("[PM2] Done.".into()))]
+    #[case::already(Event::AlreadyLaunched, Line::Err("[PM2][ERROR] Script already launched, add -f option to force re-execution".into()))]
+    #[case::too_many_start(Event::TooManyInstances { asked: 5000, limit: 4096, scale: false }, Line::Err("[PM2][ERROR] -i/--instances: 5000 is more than the limit of 4096".into()))]
+    #[case::too_many_scale(Event::TooManyInstances { asked: 5000, limit: 4096, scale: true }, Line::Err("[PM2][ERROR] scale: 5000 instances is more than the limit of 4096".into()))]
+    #[case::launch_failed(Event::LaunchFailed { errors: vec!["id 0: x".into(), "id 1: y".into()] }, Line::Err("[PM2][ERROR] Process failed to launch: id 0: x; id 1: y".into()))]
+    #[case::app_not_found(Event::AppNotFound { name: "web".into() }, Line::Err("[PM2][ERROR] Application web not found".into()))]
+    #[case::nothing(Event::NothingToDo, Line::Err("[PM2][ERROR] Nothing to do".into()))]
+    #[case::scaling(Event::ScalingUp, Line::Out("[PM2] Scaling up application".into()))]
+    #[case::no_ready(Event::ReloadWarning(ReloadWarning::NoReadyMessage { name: "web".into(), pm_id: 1, listen_timeout: 3000 }), Line::Err("[PM2][WARN] web (id 1): no 'ready' message within listen_timeout (3000ms); it is listening, proceeding".into()))]
+    #[case::not_ready(Event::ReloadWarning(ReloadWarning::NotReady { name: "web".into(), pm_id: 1, listen_timeout: 3000 }), Line::Err("[PM2][WARN] web (id 1): not ready within listen_timeout (3000ms), proceeding as PM2 does (the old worker did not listen either)".into()))]
+    fn events_read_as_before(#[case] ev: Event, #[case] want: Line) {
+        assert_eq!(event(&ev), want);
+    }
+
     #[test]
     fn applying_lists_the_ids_as_pm2() {
         let ev = Event::Applying {
