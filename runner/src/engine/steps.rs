@@ -3,6 +3,7 @@
 use super::background::spawn_sampler;
 use super::ctx::{Abort, Ctx, StepSpan};
 use super::observed::Sample;
+use super::stop_requests::Burst;
 use crate::load::{ConnMode, LoadRun, LoadSpec, Protocol};
 use crate::suite::{LoadMode, LoadProtocol, Step};
 use std::time::Duration;
@@ -33,9 +34,9 @@ impl Ctx {
                 v.extend(args.iter().cloned());
                 self.cli("start", &v, CMD_MS).await?;
             }
-            Step::StartEcosystem { only } => {
-                self.write_ecosystem()?;
-                let mut v = vec!["start".to_string(), "ecosystem.json".to_string()];
+            Step::StartEcosystem { only, format } => {
+                self.write_ecosystem(*format)?;
+                let mut v = vec!["start".to_string(), format.file_name().to_string()];
                 if let Some(o) = only {
                     v.extend(["--only".to_string(), o.clone()]);
                 }
@@ -257,7 +258,28 @@ impl Ctx {
                 path,
                 timeout_ms,
             } => {
-                self.stop_during_requests(name, *every_ms, path, *timeout_ms)
+                let burst = Burst {
+                    name,
+                    every_ms: *every_ms,
+                    path,
+                    timeout_ms: *timeout_ms,
+                };
+                self.act_during_requests(&burst, "stop", CMD_MS).await?;
+            }
+            Step::ReloadDuringRequests {
+                name,
+                every_ms,
+                path,
+                timeout_ms,
+                reload_timeout_ms,
+            } => {
+                let burst = Burst {
+                    name,
+                    every_ms: *every_ms,
+                    path,
+                    timeout_ms: *timeout_ms,
+                };
+                self.act_during_requests(&burst, "reload", *reload_timeout_ms)
                     .await?;
             }
             Step::AwaitRequest { name } => {

@@ -16,7 +16,7 @@ pub enum RefKind {
     Step,
     /// A `request-slow` step's `name`.
     Request,
-    /// A `stop-during-requests` step's `name`.
+    /// A `stop-during-requests` or `reload-during-requests` step's `name`.
     Burst,
     /// A `requests` step's `name`.
     Answers,
@@ -33,7 +33,7 @@ impl RefKind {
             RefKind::Snapshot => "snapshot",
             RefKind::Step => "step",
             RefKind::Request => "slow request",
-            RefKind::Burst => "stop-during-requests burst",
+            RefKind::Burst => "stop-during-requests or reload-during-requests burst",
             RefKind::Answers => "`requests` step",
             RefKind::App => "app",
             RefKind::Needs => "step",
@@ -66,6 +66,7 @@ impl Step {
         match self {
             Step::Load { name, .. } => vec![format!("load:{name}")],
             Step::StopDuringRequests { .. } => vec!["stop".into()],
+            Step::ReloadDuringRequests { .. } => vec!["reload".into()],
             Step::Start { .. }
             | Step::StartEcosystem { .. }
             | Step::Reload { .. }
@@ -90,7 +91,7 @@ impl Step {
                 vec![r("name", RefKind::Load, name)]
             }
             Step::AwaitRequest { name } => vec![r("name", RefKind::Request, name)],
-            Step::StartEcosystem { only: Some(o) } | Step::Reload { only: Some(o), .. } => {
+            Step::StartEcosystem { only: Some(o), .. } | Step::Reload { only: Some(o), .. } => {
                 vec![r("only", RefKind::App, o)]
             }
             _ => Vec::new(),
@@ -204,7 +205,9 @@ impl Provided {
                 Step::Load { name, .. } => drop(p.loads.insert(name.clone())),
                 Step::Snapshot { label } => drop(p.snapshots.insert(label.clone())),
                 Step::RequestSlow { name, .. } => drop(p.requests.insert(name.clone())),
-                Step::StopDuringRequests { name, .. } => drop(p.bursts.insert(name.clone())),
+                Step::StopDuringRequests { name, .. } | Step::ReloadDuringRequests { name, .. } => {
+                    p.bursts.insert(name.clone());
+                }
                 Step::Requests { name, .. } => drop(p.answers.insert(name.clone())),
                 _ => {}
             }

@@ -71,6 +71,27 @@ fn t100() -> u64 {
     100
 }
 
+/// The form of the ecosystem file `start-ecosystem` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EcosystemFormat {
+    /// `ecosystem.json`: `{"apps": [...]}`.
+    #[default]
+    Json,
+    /// `ecosystem.config.js`: `module.exports = { apps: [...] }` (the guide's form).
+    Js,
+}
+
+impl EcosystemFormat {
+    /// The file name the runner writes in the sandbox.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            EcosystemFormat::Json => "ecosystem.json",
+            EcosystemFormat::Js => "ecosystem.config.js",
+        }
+    }
+}
+
 /// One step of a scenario.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
@@ -81,10 +102,14 @@ pub enum Step {
         #[serde(default)]
         args: Vec<String>,
     },
-    /// Writes `ecosystem.json` from the app config and runs `<target> start ecosystem.json [--only X]`.
+    /// Writes `ecosystem.json` (or `ecosystem.config.js`, `format = "js"`) from the app config and runs
+    /// `<target> start <file> [--only X]`.
     StartEcosystem {
         /// `--only`.
         only: Option<String>,
+        /// `json` (default) or `js` (`module.exports = { apps: [...] }`).
+        #[serde(default)]
+        format: EcosystemFormat,
     },
     /// `<target> reload <name|all|ecosystem.json>`, `times` times.
     Reload {
@@ -229,6 +254,25 @@ pub enum Step {
         #[serde(default = "t10000")]
         timeout_ms: u64,
     },
+    /// Runs `<target> reload <app>` while firing a slow request every `every_ms` until it returns, so
+    /// that requests are in flight on the old workers when each is told to stop.
+    ReloadDuringRequests {
+        /// Name checks refer to.
+        #[serde(default = "slow")]
+        name: String,
+        /// Interval between requests, ms.
+        #[serde(default = "t50")]
+        every_ms: u64,
+        /// Path.
+        #[serde(default = "slow_path")]
+        path: String,
+        /// Deadline of each request, ms.
+        #[serde(default = "t10000")]
+        timeout_ms: u64,
+        /// Deadline of the reload command, ms.
+        #[serde(default = "t15000")]
+        reload_timeout_ms: u64,
+    },
     /// Waits for a background slow request to end.
     AwaitRequest {
         /// Which request.
@@ -314,6 +358,7 @@ impl Step {
             Step::LoadStop { .. } => "load-stop",
             Step::RequestSlow { .. } => "request-slow",
             Step::StopDuringRequests { .. } => "stop-during-requests",
+            Step::ReloadDuringRequests { .. } => "reload-during-requests",
             Step::AwaitRequest { .. } => "await-request",
             Step::Requests { .. } => "requests",
             Step::Sleep { .. } => "sleep",
