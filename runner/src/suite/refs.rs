@@ -128,7 +128,6 @@ impl Check {
                 quiet_after: Some(q),
                 ..
             } => vec![r("quiet_after", Step, q)],
-            Check::RequestCompleted { name, .. } => vec![r("name", Request, name)],
             Check::InFlightCompleted { name } => vec![r("name", Burst, name)],
             Check::PerInstanceState { name } => vec![r("name", Answers, name)],
             Check::NoOrphans {} => vec![r("check", Needs, "kill-daemon")],
@@ -368,7 +367,7 @@ mod tests {
         "during"
     )]
     #[case("", "{ check = \"no-orphans\" }", "check")]
-    #[case("", "{ check = \"request-completed\" }", "name")]
+    #[case("", "{ check = \"in-flight-completed\" }", "name")]
     fn broken_references(#[case] steps: &str, #[case] expect: &str, #[case] key: &str) {
         let e = validate(&scenario(steps, expect)).expect_err("must be rejected");
         assert_eq!(e.key, key, "{}", e.message);

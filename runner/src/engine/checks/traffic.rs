@@ -143,31 +143,6 @@ pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
                 },
             )
         }
-        Check::RequestCompleted { name: rq, ok } => {
-            let Some((r, took)) = obs.slow.get(rq) else {
-                return Some(Evaluated::new(res(
-                    name,
-                    false,
-                    format!("request `{rq}` awaited"),
-                    "not awaited",
-                )));
-            };
-            let got = r.is_ok();
-            let seen = match r {
-                Ok((pid, _)) => format!("answered by pid {pid} after {took:.0} ms"),
-                Err(o) => format!("{} after {took:.0} ms", o.as_str()),
-            };
-            res(
-                name,
-                got == *ok,
-                if *ok {
-                    "the request is answered"
-                } else {
-                    "the request is cut"
-                },
-                seen,
-            )
-        }
         Check::InFlightCompleted { name: b } => {
             let Some(results) = obs.bursts.get(b) else {
                 return Some(Evaluated::new(res(
