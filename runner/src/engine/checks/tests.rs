@@ -330,7 +330,13 @@ fn reload_burst(ended: usize, answered: usize, reload_at: f64) -> Observed {
     ];
     events.extend((0..ended).map(|i| ev("request-end", 2000.0 + i as f64, 1)));
     let results = (0..3)
-        .map(|i| if i < answered { Ok((1, None)) } else { Err(Outcome::Reset) })
+        .map(|i| {
+            if i < answered {
+                Ok((1, None))
+            } else {
+                Err(Outcome::Reset)
+            }
+        })
         .collect();
     Observed {
         app: "app".into(),

@@ -241,9 +241,15 @@ fn results_are_grouped_by_where_their_promise_is_written() {
     let n = report.results.len();
     report.results[n - 1].source = PromiseSource::Pm2Docs;
     report.results[1].source = PromiseSource::KitPolicy;
-    let (docs_id, kit_id) = (report.results[n - 1].id.clone(), report.results[1].id.clone());
+    let (docs_id, kit_id) = (
+        report.results[n - 1].id.clone(),
+        report.results[1].id.clone(),
+    );
     let html = render_html(&report);
-    let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle} missing"));
+    let at = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing"))
+    };
     let (guide, docs, kit) = (
         at("id=\"source-guide\""),
         at("id=\"source-pm2-docs\""),
@@ -253,7 +259,10 @@ fn results_are_grouped_by_where_their_promise_is_written() {
     let section = |id: &str| at(&format!("id=\"{}\"", super::super::html_anchor(id)));
     assert!(section(&docs_id) > docs && section(&docs_id) < kit);
     assert!(section(&kit_id) > kit);
-    assert!(html.contains("(PM2&#39;s documentation elsewhere)") || html.contains("(PM2's documentation elsewhere)"));
+    assert!(
+        html.contains("(PM2&#39;s documentation elsewhere)")
+            || html.contains("(PM2's documentation elsewhere)")
+    );
     let s = crate::model::Summary::from_results(&report.results);
     assert_eq!(s.by_source["pm2-docs"].values().sum::<u64>(), 1);
     assert_eq!(s.by_source["kit-policy"].values().sum::<u64>(), 1);
