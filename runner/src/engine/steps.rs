@@ -3,7 +3,6 @@
 use super::background::spawn_sampler;
 use super::ctx::{Abort, Ctx, StepSpan};
 use super::observed::Sample;
-use super::stop_requests::Burst;
 use crate::load::{ConnMode, LoadRun, LoadSpec, Protocol};
 use crate::suite::{LoadMode, LoadProtocol, Step};
 use std::time::Duration;
@@ -252,36 +251,8 @@ impl Ctx {
                     }),
                 );
             }
-            Step::StopDuringRequests {
-                name,
-                every_ms,
-                path,
-                timeout_ms,
-            } => {
-                let burst = Burst {
-                    name,
-                    every_ms: *every_ms,
-                    path,
-                    timeout_ms: *timeout_ms,
-                };
-                self.act_during_requests(&burst, "stop", CMD_MS).await?;
-            }
-            Step::ReloadDuringRequests {
-                name,
-                every_ms,
-                path,
-                timeout_ms,
-                reload_timeout_ms,
-            } => {
-                let burst = Burst {
-                    name,
-                    every_ms: *every_ms,
-                    path,
-                    timeout_ms: *timeout_ms,
-                };
-                self.act_during_requests(&burst, "reload", *reload_timeout_ms)
-                    .await?;
-            }
+            Step::StopDuringRequests(b) => self.act_during_requests(b, "stop").await?,
+            Step::ReloadDuringRequests(b) => self.act_during_requests(b, "reload").await?,
             Step::AwaitRequest { name } => {
                 let h = self
                     .slow

@@ -3,28 +3,16 @@
 
 use super::ctx::{Abort, Ctx};
 use super::steps::fixture_protocol;
+use crate::suite::Burst;
 use std::time::Duration;
-
-/// The slow requests a `stop-during-requests` / `reload-during-requests` step fires.
-pub(super) struct Burst<'a> {
-    /// Name checks refer to.
-    pub name: &'a str,
-    /// Interval between requests, ms.
-    pub every_ms: u64,
-    /// Path.
-    pub path: &'a str,
-    /// Deadline of each request, ms.
-    pub timeout_ms: u64,
-}
 
 impl Ctx {
     /// Runs `<target> <verb> <app>` (`stop`, `reload`) while a slow request is fired every `every_ms`
     /// until it returns; the burst's answers are kept under its name.
     pub(super) async fn act_during_requests(
         &mut self,
-        burst: &Burst<'_>,
+        burst: &Burst,
         verb: &str,
-        deadline_ms: u64,
     ) -> Result<(), Abort> {
         let (port, proto) = (self.port, fixture_protocol(&self.sc.fixture));
         let (path, timeout, every) = (
@@ -58,7 +46,7 @@ impl Ctx {
         })
         .await;
         let v = vec![verb.to_string(), self.sc.app.name.clone()];
-        let out = self.cli(verb, &v, deadline_ms).await;
+        let out = self.cli(verb, &v, burst.command_timeout_ms).await;
         let _ = stop_tx.send(true);
         let handles = firing.await.unwrap_or_default();
         let mut results = Vec::new();

@@ -65,8 +65,8 @@ impl Step {
     pub fn span_kinds(&self) -> Vec<String> {
         match self {
             Step::Load { name, .. } => vec![format!("load:{name}")],
-            Step::StopDuringRequests { .. } => vec!["stop".into()],
-            Step::ReloadDuringRequests { .. } => vec!["reload".into()],
+            Step::StopDuringRequests(_) => vec!["stop".into()],
+            Step::ReloadDuringRequests(_) => vec!["reload".into()],
             Step::Start { .. }
             | Step::StartEcosystem { .. }
             | Step::Reload { .. }
@@ -204,8 +204,8 @@ impl Provided {
                 Step::Load { name, .. } => drop(p.loads.insert(name.clone())),
                 Step::Snapshot { label } => drop(p.snapshots.insert(label.clone())),
                 Step::RequestSlow { name, .. } => drop(p.requests.insert(name.clone())),
-                Step::StopDuringRequests { name, .. } | Step::ReloadDuringRequests { name, .. } => {
-                    p.bursts.insert(name.clone());
+                Step::StopDuringRequests(b) | Step::ReloadDuringRequests(b) => {
+                    p.bursts.insert(b.name.clone());
                 }
                 Step::Requests { name, .. } => drop(p.answers.insert(name.clone())),
                 _ => {}

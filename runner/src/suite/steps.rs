@@ -92,6 +92,31 @@ impl EcosystemFormat {
     }
 }
 
+fn t30000() -> u64 {
+    30000
+}
+
+/// The slow requests a `stop-during-requests` / `reload-during-requests` step fires around its command.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Burst {
+    /// Name checks refer to.
+    #[serde(default = "slow")]
+    pub name: String,
+    /// Interval between requests, ms.
+    #[serde(default = "t50")]
+    pub every_ms: u64,
+    /// Path.
+    #[serde(default = "slow_path")]
+    pub path: String,
+    /// Deadline of each request, ms.
+    #[serde(default = "t10000")]
+    pub timeout_ms: u64,
+    /// Deadline of the stop or reload command, ms.
+    #[serde(default = "t30000")]
+    pub command_timeout_ms: u64,
+}
+
 /// One step of a scenario.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
@@ -240,39 +265,10 @@ pub enum Step {
     },
     /// Runs `<target> stop <app>` while firing a slow request every `every_ms` until it returns, so
     /// that one request is always in flight when the app is told to stop (whatever the target's CLI latency).
-    StopDuringRequests {
-        /// Name checks refer to.
-        #[serde(default = "slow")]
-        name: String,
-        /// Interval between requests, ms.
-        #[serde(default = "t50")]
-        every_ms: u64,
-        /// Path.
-        #[serde(default = "slow_path")]
-        path: String,
-        /// Deadline of each request, ms.
-        #[serde(default = "t10000")]
-        timeout_ms: u64,
-    },
+    StopDuringRequests(Burst),
     /// Runs `<target> reload <app>` while firing a slow request every `every_ms` until it returns, so
     /// that requests are in flight on the old workers when each is told to stop.
-    ReloadDuringRequests {
-        /// Name checks refer to.
-        #[serde(default = "slow")]
-        name: String,
-        /// Interval between requests, ms.
-        #[serde(default = "t50")]
-        every_ms: u64,
-        /// Path.
-        #[serde(default = "slow_path")]
-        path: String,
-        /// Deadline of each request, ms.
-        #[serde(default = "t10000")]
-        timeout_ms: u64,
-        /// Deadline of the reload command, ms.
-        #[serde(default = "t15000")]
-        reload_timeout_ms: u64,
-    },
+    ReloadDuringRequests(Burst),
     /// Waits for a background slow request to end.
     AwaitRequest {
         /// Which request.
@@ -357,8 +353,8 @@ impl Step {
             Step::LoadFinish { .. } => "load-finish",
             Step::LoadStop { .. } => "load-stop",
             Step::RequestSlow { .. } => "request-slow",
-            Step::StopDuringRequests { .. } => "stop-during-requests",
-            Step::ReloadDuringRequests { .. } => "reload-during-requests",
+            Step::StopDuringRequests(_) => "stop-during-requests",
+            Step::ReloadDuringRequests(_) => "reload-during-requests",
             Step::AwaitRequest { .. } => "await-request",
             Step::Requests { .. } => "requests",
             Step::Sleep { .. } => "sleep",
