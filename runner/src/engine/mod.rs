@@ -210,13 +210,20 @@ async fn run_repeated(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Scenar
     let mut verdicts = Vec::new();
     let mut r = scenario::run_once(sc, target, cfg, &cfg.cancel).await;
     verdicts.push(r.verdict);
-    for _ in 1..repeat {
+    // The first repetition that did not pass: when verdicts vary, its checks and figures are the ones
+    // a reader needs (the last repetition may well be a passing one).
+    let mut first_bad: Option<(usize, ScenarioResult)> = None;
+    for n in 1..repeat {
         if cfg.cancel.is_cancelled() {
             // an interrupted repetition says nothing about flakiness: report the interruption
             return r;
         }
-        r = scenario::run_once(sc, target, cfg, &cfg.cancel).await;
-        verdicts.push(r.verdict);
+        let next = scenario::run_once(sc, target, cfg, &cfg.cancel).await;
+        verdicts.push(next.verdict);
+        let previous = std::mem::replace(&mut r, next);
+        if first_bad.is_none() && previous.verdict != Verdict::Pass {
+            first_bad = Some((n as usize, previous));
+        }
     }
     if cfg.cancel.is_cancelled() {
         return r;
@@ -224,11 +231,20 @@ async fn run_repeated(sc: &Scenario, target: &Target, cfg: &RunConfig) -> Scenar
     if repeat > 1 {
         let (v, why) = fold_repeats(&verdicts);
         if let Some(why) = why {
-            r.reason = if r.reason.is_empty() {
+            let (shown, mut body) = match first_bad {
+                Some((n, bad)) => (n, bad),
+                None => (repeat as usize, r),
+            };
+            body.reason = if body.reason.is_empty() {
                 why
             } else {
-                format!("{why}; last: {}", r.reason)
+                format!(
+                    "{why}; run {shown} ({}): {}",
+                    verdicts[shown - 1].as_str(),
+                    body.reason
+                )
             };
+            r = body;
         }
         r.verdict = v;
         r.repeats = verdicts;

@@ -216,3 +216,54 @@ fn repeat_records_every_verdict_with_two_jobs() {
     }
     assert_no_leftovers(&res);
 }
+
+#[test]
+fn a_flaky_scenario_shows_the_repetition_that_failed() {
+    // refpm behind a wrapper that starts one instance instead of two on every second `start`: the
+    // verdicts go pass, fail, pass, and the result must show the failing run's checks, not the last run's
+    let wrapper = format!(
+        "#!/bin/sh\nc=\"$0.count\"\nif [ \"$1\" = start ]; then\n  n=$(( $(cat \"$c\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$c\"\n  if [ $((n % 2)) = 0 ]; then\n    for a do shift; [ \"$a\" = 2 ] && a=1; set -- \"$@\" \"$a\"; done\n  fi\nfi\nexec '{}' \"$@\"\n",
+        target().display()
+    );
+    let body = "app = { instances = 2 }\nsteps = [\n  { do = \"start\" },\n  { do = \"wait-online\", count = 1 },\n  { do = \"wait-listening\", count = 1 },\n]\nexpect = [\n  { check = \"instance-count\", equals = 2 },\n]\n";
+    let dir = temp_tree(&[
+        ("flakypm", &wrapper),
+        ("s/t.toml", &one_scenario("t", "sometimes-one", body)),
+    ]);
+    let exe = dir.path().join("flakypm");
+    std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let out = Command::new(conform_bin())
+        .args(["run", "--repeat", "3", "--target"])
+        .arg(&exe)
+        .arg("--suites")
+        .arg(dir.path().join("s"))
+        .arg("--fixtures")
+        .arg(workspace().join("fixtures"))
+        .arg("--report-dir")
+        .arg(dir.path().join("r"))
+        .timeout(Duration::from_secs(180))
+        .output()
+        .expect("run conform");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a flaky MUST is not passed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let res = results(&dir.path().join("r"));
+    let r = &res["results"][0];
+    assert_eq!(r["verdict"], "flaky", "{r}");
+    assert_eq!(
+        r["repeats"],
+        serde_json::json!(["pass", "fail", "pass"]),
+        "{r}"
+    );
+    let reason = r["reason"].as_str().expect("reason");
+    assert!(reason.contains("run 2 (fail)"), "{reason}");
+    assert_eq!(
+        r["checks"][0]["passed"], false,
+        "the failing run's checks: {r}"
+    );
+    assert_no_leftovers(&res);
+}
