@@ -248,7 +248,8 @@ pub fn run(spec: &Spec, refpm: &Refpm, args: &[String]) -> Result<i32, Error> {
         (Mutant::StarveWorkers, "start") => {
             let code = refpm.forward(args)?;
             if let Some(name) = args::value_of(args, "--name") {
-                crate::shim::spawn_starver(refpm, name)?;
+                // strike before `start` returns, so the scenario's load always meets frozen workers
+                crate::shim::starve(refpm, name)?;
             }
             Ok(code)
         }
