@@ -18,3 +18,4 @@ pub mod home;
 pub mod instances;
 pub mod node_ipc;
 pub mod protocol;
+pub mod sync;

@@ -250,6 +250,9 @@ pub struct TargetInfo {
     pub command: String,
     /// What `--version` printed, trimmed.
     pub version: String,
+    /// The adapter file the target was driven through (`--adapter`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
 }
 
 /// The JavaScript runtime a run's fixtures, helpers and target ran on (asked of the binary itself).
@@ -291,6 +294,52 @@ pub struct MachineInfo {
     pub node_version: String,
     /// Host name.
     pub hostname: String,
+}
+
+/// The CPU count `max`, `0` and `-N` were checked against, where it came from, and the count the
+/// target itself used (from the fixtures' record of `max` scenarios).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuReport {
+    /// The count expectations were computed for.
+    pub expected: usize,
+    /// Where it came from: `--cpus`, or `affinity/cgroup` (the CPUs conform itself may use).
+    pub source: String,
+    /// `os.cpus().length` as the fixtures saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_cpus: Option<u32>,
+    /// `os.availableParallelism()` (affinity-aware) as the fixtures saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_parallelism: Option<u32>,
+    /// The CPU count the target's `max`/`0` scenarios started workers for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_used: Option<u32>,
+    /// Which count `target_used` equals: `os.cpus()`, `availableParallelism()`, both, or neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_matches: Option<String>,
+}
+
+impl CpuReport {
+    /// One line for readers: `checked against 2 CPUs (--cpus); the target used 4 = os.cpus() (os.cpus() 4, availableParallelism() 2)`.
+    pub fn describe(&self) -> String {
+        let mut s = format!("checked against {} CPUs ({})", self.expected, self.source);
+        match (self.target_used, &self.target_matches) {
+            (Some(n), Some(m)) => s.push_str(&format!("; the target used {n} = {m}")),
+            _ => s.push_str(
+                "; the target's own count not seen (no `max`/`-N` scenario started workers)",
+            ),
+        }
+        let seen: Vec<String> = [
+            ("os.cpus()", self.os_cpus),
+            ("availableParallelism()", self.available_parallelism),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))
+        .collect();
+        if !seen.is_empty() {
+            s.push_str(&format!(" (fixtures saw {})", seen.join(", ")));
+        }
+        s
+    }
 }
 
 /// Counts of scenarios by verdict and level.
@@ -356,6 +405,9 @@ pub struct RunReport {
     /// The runtime everything ran on (absent in schema 1 files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<RuntimeInfo>,
+    /// The CPU count the run checked against and the one the target used (absent before `--cpus`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<CpuReport>,
     /// RFC 3339 start time (UTC).
     pub started_at: String,
     /// Wall time of the whole run in milliseconds.

@@ -4,17 +4,17 @@ use std::io::{Read, Seek, SeekFrom};
 use std::time::Duration;
 
 use super::args::LogsArgs;
+use super::error::CliError;
 use super::render::tail;
-use super::{Ui, call};
+use super::{Ui, call, processes};
 use crate::home::Home;
 use crate::protocol::Command;
 use crate::protocol::record::ProcessRecord;
 
 /// Runs `logs`.
-pub fn logs(ui: &Ui, home: &Home, a: LogsArgs) -> Result<i32, String> {
+pub fn logs(ui: &Ui, home: &Home, a: LogsArgs) -> Result<i32, CliError> {
     let target = a.target.clone().unwrap_or_else(|| "all".into());
-    let r = call(ui, home, Command::List, true)?;
-    let list = r.list.unwrap_or_default();
+    let list = processes(call(ui, home, Command::List, true)?)?;
     let procs: Vec<&ProcessRecord> = if target == "all" {
         list.iter().collect()
     } else {
@@ -60,7 +60,7 @@ pub fn logs(ui: &Ui, home: &Home, a: LogsArgs) -> Result<i32, String> {
     follow(ui, &files, a.raw)
 }
 
-fn follow(ui: &Ui, files: &[(String, String)], raw: bool) -> Result<i32, String> {
+fn follow(ui: &Ui, files: &[(String, String)], raw: bool) -> Result<i32, CliError> {
     let mut offsets: Vec<u64> = files
         .iter()
         .map(|(p, _)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))

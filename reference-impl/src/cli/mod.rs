@@ -3,9 +3,11 @@
 
 mod args;
 mod client;
+mod error;
 mod logs;
 mod render;
 mod start;
+mod text;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,8 +16,11 @@ use clap::Parser;
 
 use crate::config::{is_config_file, load_ecosystem};
 use crate::home::Home;
-use crate::protocol::{Command, Line, Response, ScaleRequest, Target, TargetRequest, Verb};
+use crate::protocol::record::ProcessRecord;
+use crate::protocol::{Command, Reply, Report, ScaleRequest, Target, TargetRequest, Verb};
 use args::{Cli, Cmd, OpArgs};
+use error::CliError;
+use text::Line;
 
 /// Output switches shared by the commands.
 pub(crate) struct Ui {
@@ -33,15 +38,19 @@ impl Ui {
             eprintln!("{}", s.as_ref());
         }
     }
-    /// Prints a daemon response's lines; returns its code.
-    pub(crate) fn lines(&self, r: &Response) -> i32 {
-        for l in &r.lines {
-            match l {
-                Line::Out(s) => self.out(s),
-                Line::Err(s) => self.err(s),
-            }
+    /// Prints one line.
+    pub(crate) fn line(&self, l: &Line) {
+        match l {
+            Line::Out(s) => self.out(s),
+            Line::Err(s) => self.err(s),
         }
-        r.code
+    }
+    /// Prints what an action verb did; returns its exit code.
+    pub(crate) fn report(&self, r: &Report) -> i32 {
+        for ev in &r.events {
+            self.line(&text::event(ev));
+        }
+        i32::from(r.failed)
     }
 }
 
@@ -92,44 +101,68 @@ pub(crate) fn caller_env() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Sends a command, spawning the daemon if needed.
-pub(crate) fn call(ui: &Ui, home: &Home, cmd: Command, announce: bool) -> Result<Response, String> {
-    let stream =
-        client::connect_or_spawn(home, announce && !ui.silent).map_err(|e| e.to_string())?;
-    client::exchange(stream, cmd).map_err(|e| e.to_string())
+/// Sends a command, spawning the daemon if needed; a refused request is an error.
+pub(crate) fn call(ui: &Ui, home: &Home, cmd: Command, announce: bool) -> Result<Reply, CliError> {
+    let stream = client::connect_or_spawn(home, announce && !ui.silent)?;
+    match client::exchange(stream, cmd)?.reply {
+        Reply::Refused { error, .. } => Err(error.into()),
+        reply => Ok(reply),
+    }
 }
 
-fn print_table(ui: &Ui, r: &Response) {
-    if r.code == 0
-        && let Some(list) = &r.list
+/// The report of an action verb.
+pub(crate) fn report(reply: Reply) -> Result<Report, CliError> {
+    match reply {
+        Reply::Report(r) => Ok(r),
+        other => Err(CliError::unexpected(&other)),
+    }
+}
+
+/// The process records of `list`.
+pub(crate) fn processes(reply: Reply) -> Result<Vec<ProcessRecord>, CliError> {
+    match reply {
+        Reply::List { processes } => Ok(processes),
+        other => Err(CliError::unexpected(&other)),
+    }
+}
+
+fn print_table(ui: &Ui, r: &Report) {
+    if !r.failed
+        && let Some(list) = &r.processes
     {
         ui.out(render::table(list));
     }
 }
 
-fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
+fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, CliError> {
     match cmd {
-        Cmd::Daemon => Ok(crate::daemon::run(home.clone())),
+        Cmd::Daemon => match crate::daemon::run(home.clone()) {
+            Ok(()) => Ok(0),
+            Err(e) => {
+                // The daemon's log, whatever the silence switches say.
+                eprintln!("[PM2][ERROR] {e}");
+                Ok(1)
+            }
+        },
         Cmd::Start(a) => start::start(ui, home, *a),
         Cmd::Stop(a) => operate(ui, home, a, Verb::Stop),
         Cmd::Restart(a) => operate(ui, home, a, Verb::Restart),
         Cmd::Reload(a) => operate(ui, home, a, Verb::Reload),
         Cmd::Delete(a) => operate(ui, home, a, Verb::Delete),
         Cmd::Scale { name, number } => {
-            let r = call(
+            let r = report(call(
                 ui,
                 home,
                 Command::Scale(ScaleRequest { name, spec: number }),
                 true,
-            )?;
-            let code = ui.lines(&r);
+            )?)?;
+            let code = ui.report(&r);
             print_table(ui, &r);
             Ok(code)
         }
         Cmd::Jlist => {
-            let r = call(ui, home, Command::List, false)?;
-            let list = r.list.unwrap_or_default();
-            let text = serde_json::to_string(&list).map_err(|e| e.to_string())?;
+            let list = processes(call(ui, home, Command::List, false)?)?;
+            let text = serde_json::to_string(&list)?;
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
@@ -137,15 +170,13 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
             Ok(0)
         }
         Cmd::List => {
-            let r = call(ui, home, Command::List, true)?;
-            if let Some(list) = &r.list {
-                ui.out(render::table(list));
-            }
+            let list = processes(call(ui, home, Command::List, true)?)?;
+            ui.out(render::table(&list));
             Ok(0)
         }
         Cmd::Describe { target } => {
-            let r = call(ui, home, Command::List, true)?;
-            match r.list.as_ref().and_then(|l| render::describe(l, &target)) {
+            let list = processes(call(ui, home, Command::List, true)?)?;
+            match render::describe(&list, &target) {
                 Some(text) => {
                     ui.out(text);
                     Ok(0)
@@ -157,8 +188,7 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
             }
         }
         Cmd::Pid { name } => {
-            let r = call(ui, home, Command::List, true)?;
-            let list = r.list.unwrap_or_default();
+            let list = processes(call(ui, home, Command::List, true)?)?;
             let pids: Vec<String> = list
                 .iter()
                 .filter(|p| name.as_deref().is_none_or(|n| p.name == n))
@@ -169,8 +199,11 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
             Ok(0)
         }
         Cmd::Ping => {
-            let r = call(ui, home, Command::Ping, true)?;
-            Ok(ui.lines(&r))
+            match call(ui, home, Command::Ping, true)? {
+                Reply::Pong => ui.out(text::PONG),
+                other => return Err(CliError::unexpected(&other)),
+            }
+            Ok(0)
         }
         Cmd::Logs(a) => logs::logs(ui, home, a),
         Cmd::Kill => kill(ui, home),
@@ -178,7 +211,7 @@ fn execute(ui: &Ui, home: &Home, cmd: Cmd) -> Result<i32, String> {
 }
 
 /// stop/restart/reload/delete: targets are names, ids, `all`, script paths or ecosystem files.
-fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Verb) -> Result<i32, String> {
+fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Verb) -> Result<i32, CliError> {
     let parallel = match &a.parallel {
         None => None,
         Some(p) => match p.parse::<usize>() {
@@ -223,12 +256,15 @@ fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Verb) -> Result<i32, String> {
     let mut code = 0;
     let mut last = None;
     for req in requests {
-        let cmd = Command::operate(op, req);
+        let cmd = Command::Operate {
+            action: op,
+            request: req,
+        };
         if op == Verb::Restart {
             ui.out("Use --update-env to update environment variables");
         }
-        let r = call(ui, home, cmd, true)?;
-        code = ui.lines(&r);
+        let r = report(call(ui, home, cmd, true)?)?;
+        code = ui.report(&r);
         if code != 0 {
             return Ok(code);
         }
@@ -243,21 +279,19 @@ fn operate(ui: &Ui, home: &Home, a: OpArgs, op: Verb) -> Result<i32, String> {
 }
 
 /// `kill`: stop everything and wait until the daemon process is gone.
-fn kill(ui: &Ui, home: &Home) -> Result<i32, String> {
+fn kill(ui: &Ui, home: &Home) -> Result<i32, CliError> {
     let Some(stream) = client::connect(home) else {
         // Nothing answers: nothing to stop (PM2 would spawn a daemon just to kill it).
-        ui.err("[PM2][WARN] No process found");
-        ui.out("[PM2] [v] All Applications Stopped");
-        ui.out("[PM2] [v] PM2 Daemon Stopped");
+        text::killed(0).iter().for_each(|l| ui.line(l));
         return Ok(0);
     };
     let pid: Option<u32> = std::fs::read_to_string(home.pid_file())
         .ok()
         .and_then(|s| s.trim().parse().ok());
-    match client::exchange(stream, Command::Kill) {
-        Ok(r) => {
-            ui.lines(&r);
-        }
+    match client::exchange(stream, Command::Kill).map(|r| r.reply) {
+        Ok(Reply::Killed { stopped }) => text::killed(stopped).iter().for_each(|l| ui.line(l)),
+        Ok(Reply::Refused { error, .. }) => ui.line(&text::refused(&error)),
+        Ok(other) => ui.err(format!("[PM2][ERROR] {}", CliError::unexpected(&other))),
         Err(e) => ui.err(format!("[PM2][ERROR] {e}")),
     }
     if let Some(pid) = pid {
@@ -276,15 +310,14 @@ pub(crate) fn load_file_apps(
     file: &str,
     only: Option<&str>,
     env: Option<&str>,
-) -> Result<Vec<crate::config::AppSpec>, String> {
+) -> Result<Vec<crate::config::AppSpec>, CliError> {
     let only: Option<Vec<String>> = only.map(|o| {
         o.split([',', ' '])
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect()
     });
-    let (apps, warnings) =
-        load_ecosystem(Path::new(file), env, only.as_deref(), None).map_err(|e| e.to_string())?;
+    let (apps, warnings) = load_ecosystem(Path::new(file), env, only.as_deref(), None)?;
     for w in warnings {
         ui.err(format!("[PM2][WARN] {w}"));
     }

@@ -4,37 +4,40 @@
 use std::path::Path;
 
 use super::args::StartArgs;
-use super::{Ui, call, caller_env, client, load_file_apps, print_table};
+use super::error::CliError;
+use super::{Ui, call, caller_env, client, load_file_apps, print_table, report};
 use crate::config::{AppSpec, is_config_file};
 use crate::home::{Home, absolutise};
-use crate::protocol::{Command, StartRequest, Target, TargetRequest};
+use crate::protocol::{Command, Reply, StartRequest, Target, TargetRequest, Verb};
 
 /// Parses a non-negative integer flag, naming the flag and what it counts (`unit`) on error.
-fn int_flag(flag: &str, unit: &str, v: &Option<String>) -> Result<Option<u64>, String> {
+fn int_flag(flag: &str, unit: &str, v: &Option<String>) -> Result<Option<u64>, CliError> {
     let Some(raw) = v else { return Ok(None) };
     let value = serde_json::Value::String(raw.trim().to_string());
     match crate::config::parse_ms(&value) {
         Some(n) => Ok(Some(n)),
-        None => Err(format!(
-            "invalid value \"{raw}\" for {flag}: expected a non-negative integer {unit}"
-        )),
+        None => Err(CliError::InvalidFlag {
+            flag: flag.into(),
+            value: raw.clone(),
+            expected: format!("a non-negative integer {unit}"),
+        }),
     }
 }
 
 /// Parses a non-negative millisecond flag, naming the flag on error.
-fn ms_flag(flag: &str, v: &Option<String>) -> Result<Option<u64>, String> {
+fn ms_flag(flag: &str, v: &Option<String>) -> Result<Option<u64>, CliError> {
     int_flag(flag, "number of milliseconds", v)
 }
 
 /// A script start request from the flags.
-fn script_spec(a: &StartArgs, target: &str) -> Result<AppSpec, String> {
+fn script_spec(a: &StartArgs, target: &str) -> Result<AppSpec, CliError> {
     let cwd = match &a.cwd {
         Some(c) => absolutise(Path::new(c)),
         None => absolutise(Path::new(".")),
     };
     let script = absolutise(Path::new(target));
     if !script.is_file() {
-        return Err(format!("Script not found: {}", script.display()));
+        return Err(CliError::ScriptNotFound(script));
     }
     let mut spec = AppSpec::new(script, cwd);
     if let Some(n) = &a.name {
@@ -42,7 +45,7 @@ fn script_spec(a: &StartArgs, target: &str) -> Result<AppSpec, String> {
     }
     spec.args = a.script_args.clone();
     if let Some(i) = &a.instances {
-        spec.instances = crate::instances::parse(i).map_err(|e| e.to_string())?;
+        spec.instances = crate::instances::parse(i)?;
     }
     spec.wait_ready = a.wait_ready;
     spec.listen_timeout = ms_flag("--listen-timeout", &a.listen_timeout)?;
@@ -55,9 +58,12 @@ fn script_spec(a: &StartArgs, target: &str) -> Result<AppSpec, String> {
     spec.exp_backoff_restart_delay =
         ms_flag("--exp-backoff-restart-delay", &a.exp_backoff_restart_delay)?;
     if let Some(p) = &a.lb_policy {
-        spec.lb_policy = crate::config::parse_lb_policy(p).ok_or_else(|| {
-            format!("invalid value \"{p}\" for --lb-policy: expected rr or shared")
-        })?;
+        spec.lb_policy =
+            crate::config::parse_lb_policy(p).ok_or_else(|| CliError::InvalidFlag {
+                flag: "--lb-policy".into(),
+                value: p.clone(),
+                expected: "rr or shared".into(),
+            })?;
     }
     let node_args = a
         .node_args
@@ -85,7 +91,7 @@ enum Job {
 }
 
 /// Runs `start`.
-pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, String> {
+pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, CliError> {
     let targets = if a.targets.is_empty() {
         vec!["ecosystem.config.js".to_string()]
     } else {
@@ -93,7 +99,7 @@ pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, String> {
     };
     // Validate flags even when the target turns out to be a file or a name.
     if let Some(i) = &a.instances {
-        crate::instances::parse(i).map_err(|e| e.to_string())?;
+        crate::instances::parse(i)?;
     }
     for (flag, v) in [
         ("--listen-timeout", &a.listen_timeout),
@@ -124,7 +130,7 @@ pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, String> {
             // Only a running daemon can know the name; do not spawn one to find out.
             let exists = client::connect(home)
                 .and_then(|s| client::exchange(s, Command::Exists { target: t.clone() }).ok())
-                .is_some_and(|r| r.found);
+                .is_some_and(|r| matches!(r.reply, Reply::Exists { found: true }));
             if exists {
                 jobs.push(Job::Restart(t.clone()));
                 continue;
@@ -142,15 +148,18 @@ pub fn start(ui: &Ui, home: &Home, a: StartArgs) -> Result<i32, String> {
     for job in jobs {
         let cmd = match job {
             Job::Start(req) => Command::Start(req),
-            Job::Restart(name) => Command::Restart(TargetRequest {
-                target: Target::Name(name),
-                parallel: None,
-                caller_env: env.clone(),
-                update_env: a.update_env,
-            }),
+            Job::Restart(name) => Command::Operate {
+                action: Verb::Restart,
+                request: TargetRequest {
+                    target: Target::Name(name),
+                    parallel: None,
+                    caller_env: env.clone(),
+                    update_env: a.update_env,
+                },
+            },
         };
-        let r = call(ui, home, cmd, true)?;
-        let code = ui.lines(&r);
+        let r = report(call(ui, home, cmd, true)?)?;
+        let code = ui.report(&r);
         if code != 0 {
             return Ok(code);
         }

@@ -1,7 +1,7 @@
 //! The accept loop of one round-robin listener: accepts in batches while the dispatcher can take
 //! connections, and stops accepting (leaving the rest to the kernel's backlog) when it cannot.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,7 +57,7 @@ pub(super) async fn accept_loop(disp: Arc<Dispatcher>, afd: AsyncFd<Arc<OwnedFd>
         };
         let mut pause = false;
         while batch.len() < ACCEPT_BATCH {
-            match guard.try_io(|l| sockets::accept(l.as_raw_fd())) {
+            match guard.try_io(|l| sockets::accept(l.get_ref())) {
                 Ok(Ok(fd)) => batch.push(fd),
                 Ok(Err(e)) => match e.raw_os_error() {
                     Some(libc::ECONNABORTED | libc::EINTR | libc::EPROTO) => {}

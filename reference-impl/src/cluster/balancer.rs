@@ -1,6 +1,7 @@
 //! The daemon-wide registry of listening sockets, keyed by app group and server key, and the answers to
 //! `queryServer`.
 
+use crate::sync::lock;
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -232,7 +233,7 @@ impl Balancer {
     /// Marks an app group as released (app stopped or deleted): each of its sockets closes as soon as no
     /// worker uses it. A later `queryServer` from the group un-releases it.
     pub fn release_group(&self, group: &str) {
-        let mut st = self.state.lock().unwrap();
+        let mut st = lock(&self.state);
         st.released.insert(group.to_owned());
         st.slots.retain(|(g, _), slot| {
             let keep = g != group || !slot.users.is_empty();
@@ -243,14 +244,26 @@ impl Balancer {
         });
     }
 
+    /// `newconn`s refused by workers, over every stream key (tests synchronise on it).
+    pub fn refusals(&self) -> u64 {
+        lock(&self.state)
+            .slots
+            .values()
+            .filter_map(|slot| match &slot.kind {
+                Kind::Stream { disp, .. } => disp.get().map(|d| d.refusals()),
+                Kind::Udp { .. } => None,
+            })
+            .sum()
+    }
+
     /// Number of open keys (sockets or UDP ports) across all groups.
     pub fn open_keys(&self) -> usize {
-        self.state.lock().unwrap().slots.len()
+        lock(&self.state).slots.len()
     }
 
     /// Answers a worker's `queryServer`; the worker becomes a user of the key unless binding failed.
     pub(crate) fn query(&self, link: &Arc<Link>, q: &Query, cwd: &Path) -> Answer {
-        let mut st = self.state.lock().unwrap();
+        let mut st = lock(&self.state);
         st.released.remove(&link.group);
         let k = (link.group.clone(), q.key.clone());
         let mut fresh_udp = None;
@@ -347,7 +360,7 @@ impl Balancer {
 
     /// The dispatchers worker `id` joined (cloned out, so no dispatcher runs under the balancer's lock).
     fn routes_of(&self, id: u64) -> Vec<Arc<Dispatcher>> {
-        let st = self.state.lock().unwrap();
+        let st = lock(&self.state);
         st.members
             .get(&id)
             .map(|m| m.routes.clone())
@@ -357,7 +370,7 @@ impl Balancer {
     /// Worker `link` gets no new connections of any key, now or later (its sockets stay open).
     pub(crate) fn drain(&self, link: &Link) {
         let routes = {
-            let mut st = self.state.lock().unwrap();
+            let mut st = lock(&self.state);
             let m = st.members.entry(link.id).or_default();
             m.draining = true;
             m.routes.clone()
@@ -387,7 +400,7 @@ impl Balancer {
 
     /// The worker closed its server for `key`: it no longer uses the key.
     pub(crate) fn leave(&self, link: &Link, key: &str) {
-        let mut st = self.state.lock().unwrap();
+        let mut st = lock(&self.state);
         if let Some(m) = st.members.get_mut(&link.id) {
             m.keys.retain(|k| k != key);
         }
@@ -415,7 +428,7 @@ impl Balancer {
     /// Connections it accepted but never read stay held until [`Balancer::gone`].
     pub(crate) fn channel_closed(&self, link: &Link) {
         let keys = {
-            let mut st = self.state.lock().unwrap();
+            let mut st = lock(&self.state);
             st.members
                 .get_mut(&link.id)
                 .map(|m| std::mem::take(&mut m.keys))
@@ -433,7 +446,7 @@ impl Balancer {
     /// other workers; the balancer forgets it.
     pub(crate) fn gone(&self, link: &Link) {
         self.channel_closed(link);
-        let member = self.state.lock().unwrap().members.remove(&link.id);
+        let member = lock(&self.state).members.remove(&link.id);
         for d in member.map(|m| m.routes).unwrap_or_default() {
             d.gone(link.id);
         }

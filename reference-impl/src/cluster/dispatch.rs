@@ -7,6 +7,7 @@
 //! [`RouteState`], its unanswered and its held connections). Workers' channels ([`Link`]) only carry
 //! the bytes, and `sendmsg` runs after the state lock is released.
 
+use crate::sync::lock;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -70,6 +71,8 @@ pub struct Dispatcher {
     pub(super) wake: Notify,
     /// Connections accepted since the last trace line (`REFPM_TRACE_RR`).
     accepted: AtomicU64,
+    /// `newconn`s a worker refused (`accepted: false`), ever.
+    refusals: AtomicU64,
 }
 
 impl Dispatcher {
@@ -87,6 +90,7 @@ impl Dispatcher {
             }),
             wake: Notify::new(),
             accepted: AtomicU64::new(0),
+            refusals: AtomicU64::new(0),
         });
         // SAFETY: the Arc keeps the listening fd open for the AsyncFd's whole life.
         let lfd = listener.clone();
@@ -101,7 +105,7 @@ impl Dispatcher {
     /// Adds worker `link` in `state` (a worker already known keeps its state).
     pub fn add(self: &Arc<Self>, link: Arc<Link>, state: RouteState) {
         {
-            let mut st = self.state.lock().unwrap();
+            let mut st = lock(&self.state);
             if st.closed || st.route(link.id).is_some() {
                 return;
             }
@@ -113,7 +117,7 @@ impl Dispatcher {
 
     /// Worker `id` gets no new connections (idempotent; a dead worker stays dead).
     pub fn drain(&self, id: u64) {
-        let mut st = self.state.lock().unwrap();
+        let mut st = lock(&self.state);
         if let Some(r) = st.route(id) {
             if r.state == RouteState::Routable {
                 r.state = RouteState::Draining;
@@ -125,7 +129,7 @@ impl Dispatcher {
     /// more goes to it; connections it never answered go to other workers.
     pub fn kill(self: &Arc<Self>, id: u64) {
         let back = {
-            let mut st = self.state.lock().unwrap();
+            let mut st = lock(&self.state);
             st.route(id).map(Route::kill).unwrap_or_default()
         };
         self.resubmit(back);
@@ -134,7 +138,7 @@ impl Dispatcher {
     /// Worker `id`'s process is gone: connections it had not taken up go to other workers.
     pub fn gone(self: &Arc<Self>, id: u64) {
         let back = {
-            let mut st = self.state.lock().unwrap();
+            let mut st = lock(&self.state);
             match st.routes.iter().position(|r| r.id() == id) {
                 Some(i) => {
                     if st.next > i {
@@ -151,7 +155,7 @@ impl Dispatcher {
     /// Worker `id` answered `newconn` `ack`; false when this dispatcher did not send it.
     pub fn answered(self: &Arc<Self>, id: u64, ack: u64, accepted: bool) -> bool {
         let refused = {
-            let mut st = self.state.lock().unwrap();
+            let mut st = lock(&self.state);
             let Some(r) = st.route(id) else {
                 return false;
             };
@@ -164,16 +168,22 @@ impl Dispatcher {
             refused
         };
         if let Some(conn) = refused {
+            self.refusals.fetch_add(1, Ordering::Relaxed);
             self.submit(conn);
         }
         self.pump();
         true
     }
 
+    /// How many `newconn`s workers refused so far.
+    pub fn refusals(&self) -> u64 {
+        self.refusals.load(Ordering::Relaxed)
+    }
+
     /// The state of worker `id`'s route (`None` when it is not in this dispatcher).
     #[cfg(test)]
     pub fn state_of(&self, id: u64) -> Option<RouteState> {
-        let mut st = self.state.lock().unwrap();
+        let mut st = lock(&self.state);
         st.route(id).map(|r| r.state)
     }
 
@@ -227,7 +237,7 @@ impl Dispatcher {
     pub fn submit(self: &Arc<Self>, conn: Conn) {
         let mut out = Vec::new();
         {
-            let mut st = self.state.lock().unwrap();
+            let mut st = lock(&self.state);
             if st.closed {
                 return;
             }
@@ -240,7 +250,7 @@ impl Dispatcher {
                         tokio::time::sleep(RETRY_BACKOFF).await;
                         let mut conn = conn;
                         conn.tries = 0;
-                        me.state.lock().unwrap().parked -= 1;
+                        lock(&me.state).parked -= 1;
                         me.submit(conn);
                         me.wake.notify_one();
                     });
@@ -261,7 +271,7 @@ impl Dispatcher {
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         let mut out = Vec::new();
         {
-            let mut st = self.state.lock().unwrap();
+            let mut st = lock(&self.state);
             for fd in batch.drain(..) {
                 if st.closed {
                     continue;
@@ -282,7 +292,7 @@ impl Dispatcher {
     pub fn pump(self: &Arc<Self>) {
         let mut out = Vec::new();
         {
-            let mut st = self.state.lock().unwrap();
+            let mut st = lock(&self.state);
             if st.queue.is_empty() {
                 return;
             }
@@ -320,7 +330,7 @@ impl Dispatcher {
 
     /// One sweep over every route's held connections; false when none is held any more.
     fn sweep(&self) -> bool {
-        let mut st = self.state.lock().unwrap();
+        let mut st = lock(&self.state);
         let held: usize = st.routes.iter_mut().map(Route::sweep).sum();
         if held == 0 || st.closed {
             st.sweeping = false;
@@ -331,7 +341,7 @@ impl Dispatcher {
 
     /// Stops the accept loop and drops queued and held connections (the key was released).
     pub fn close(&self) {
-        let mut st = self.state.lock().unwrap();
+        let mut st = lock(&self.state);
         st.closed = true;
         st.queue.clear();
         st.routes.clear();
@@ -342,7 +352,7 @@ impl Dispatcher {
     /// One line of the dispatcher's state for `REFPM_TRACE_RR` (accepted since the last line, queue,
     /// age of its head, parked, routes as `id:state:unanswered/oldest:held`); `None` once closed.
     pub(super) fn trace_line(&self) -> Option<String> {
-        let st = self.state.lock().unwrap();
+        let st = lock(&self.state);
         if st.closed {
             return None;
         }
@@ -361,7 +371,7 @@ impl Dispatcher {
     }
 
     pub(super) fn can_accept(&self) -> Option<bool> {
-        let st = self.state.lock().unwrap();
+        let st = lock(&self.state);
         if st.closed {
             return None;
         }

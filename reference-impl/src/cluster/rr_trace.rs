@@ -3,18 +3,18 @@
 //! I/O thread's, and the dispatcher's state. For diagnosing overload: who holds the connections.
 
 use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::sys::resource::{UsageWho, getrusage};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use super::dispatch::Dispatcher;
 
 /// CPU time (user + system) in ms of `who` (`RUSAGE_SELF` or `RUSAGE_THREAD`).
-fn cpu_ms(who: libc::c_int) -> u64 {
-    // SAFETY: getrusage fills a zeroed struct we own.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(who, &mut ru) };
-    let ms = |v: libc::timeval| v.tv_sec as u64 * 1000 + v.tv_usec as u64 / 1000;
-    ms(ru.ru_utime) + ms(ru.ru_stime)
+fn cpu_ms(who: UsageWho) -> u64 {
+    let Ok(ru) = getrusage(who) else { return 0 };
+    let ms = |v: nix::sys::time::TimeVal| v.tv_sec() as u64 * 1000 + v.tv_usec() as u64 / 1000;
+    ms(ru.user_time()) + ms(ru.system_time())
 }
 
 /// (connections waiting in the listener's accept queue, its maximum); zeros when not TCP.
@@ -40,14 +40,20 @@ fn accept_queue(fd: &OwnedFd) -> (u32, u32) {
 
 /// Logs until the dispatcher is closed or dropped; runs on the balancer thread (`io-thread` is its CPU).
 pub(super) async fn run(disp: Weak<Dispatcher>, listener: Arc<OwnedFd>) {
-    let (mut proc0, mut thr0) = (cpu_ms(libc::RUSAGE_SELF), cpu_ms(libc::RUSAGE_THREAD));
+    let (mut proc0, mut thr0) = (
+        cpu_ms(UsageWho::RUSAGE_SELF),
+        cpu_ms(UsageWho::RUSAGE_THREAD),
+    );
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let Some(line) = disp.upgrade().and_then(|d| d.trace_line()) else {
             return;
         };
         let (queued, max) = accept_queue(&listener);
-        let (proc1, thr1) = (cpu_ms(libc::RUSAGE_SELF), cpu_ms(libc::RUSAGE_THREAD));
+        let (proc1, thr1) = (
+            cpu_ms(UsageWho::RUSAGE_SELF),
+            cpu_ms(UsageWho::RUSAGE_THREAD),
+        );
         tracing::info!(
             "rr-trace backlog={queued}/{max} cpu={}ms io-thread={}ms {line}",
             proc1 - proc0,

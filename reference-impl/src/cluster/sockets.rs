@@ -2,95 +2,39 @@
 //! `SO_REUSEPORT` UDP sockets, Unix-path listeners, and `accept4`. All non-blocking and close-on-exec.
 
 use std::io;
-use std::mem::{size_of, zeroed};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
+
+use nix::sys::socket::{SockaddrStorage, setsockopt, sockopt};
 
 /// Listen backlog for every listening socket (Node's default).
 pub const BACKLOG: libc::c_int = 511;
 
-fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
-}
-
 fn new_socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
-    // SAFETY: plain socket(2); the result is owned right away.
-    let fd =
-        cvt(unsafe { libc::socket(domain, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) })?;
-    // SAFETY: freshly created descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType};
+    let family = AddressFamily::from_i32(domain)
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
+    let ty = SockType::try_from(ty)?;
+    let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
+    Ok(nix::sys::socket::socket(family, ty, flags, None)?)
 }
 
-fn set_opt(fd: RawFd, level: libc::c_int, name: libc::c_int, val: libc::c_int) -> io::Result<()> {
-    // SAFETY: passes a pointer to a live c_int and its size.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&val as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    })
-    .map(drop)
-}
-
-fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: all-zero is a valid sockaddr_storage.
-    let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-    let len = match addr {
-        SocketAddr::V4(a) => {
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-            let sin = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in) };
-            sin.sin_family = libc::AF_INET as libc::sa_family_t;
-            sin.sin_port = a.port().to_be();
-            sin.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
-            size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(a) => {
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-            let sin6 = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in6) };
-            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sin6.sin6_port = a.port().to_be();
-            sin6.sin6_addr.s6_addr = a.ip().octets();
-            sin6.sin6_scope_id = a.scope_id();
-            size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (ss, len as libc::socklen_t)
+/// listen(2) with Node's backlog.
+fn listen(fd: &OwnedFd) -> io::Result<()> {
+    let backlog = nix::sys::socket::Backlog::new(BACKLOG)?;
+    Ok(nix::sys::socket::listen(fd, backlog)?)
 }
 
 /// The address a socket is bound to.
 pub fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
-    // SAFETY: all-zero is a valid sockaddr_storage; getsockname writes at most `len` bytes.
-    let mut ss: libc::sockaddr_storage = unsafe { zeroed() };
-    let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    cvt(unsafe {
-        libc::getsockname(
-            fd,
-            (&mut ss as *mut libc::sockaddr_storage).cast(),
-            &mut len,
-        )
-    })?;
-    match ss.ss_family as libc::c_int {
-        libc::AF_INET => {
-            // SAFETY: the kernel filled a sockaddr_in.
-            let sin = unsafe { &*(&ss as *const _ as *const libc::sockaddr_in) };
-            let ip = std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
-            Ok(SocketAddr::new(ip.into(), u16::from_be(sin.sin_port)))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the kernel filled a sockaddr_in6.
-            let sin6 = unsafe { &*(&ss as *const _ as *const libc::sockaddr_in6) };
-            let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-            Ok(SocketAddr::new(ip.into(), u16::from_be(sin6.sin6_port)))
-        }
-        _ => Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
+    let ss: SockaddrStorage = nix::sys::socket::getsockname(fd)?;
+    if let Some(sin) = ss.as_sockaddr_in() {
+        Ok(SocketAddr::V4((*sin).into()))
+    } else if let Some(sin6) = ss.as_sockaddr_in6() {
+        Ok(SocketAddr::new(sin6.ip().into(), sin6.port()))
+    } else {
+        Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT))
     }
 }
 
@@ -107,22 +51,15 @@ fn bind_inet(
         libc::AF_INET
     };
     let fd = new_socket(domain, ty)?;
-    let raw = fd.as_raw_fd();
-    set_opt(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
     if reuseport {
-        set_opt(raw, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1)?;
+        setsockopt(&fd, sockopt::ReusePort, &true)?;
     }
     if ip.is_ipv6() {
-        set_opt(
-            raw,
-            libc::IPPROTO_IPV6,
-            libc::IPV6_V6ONLY,
-            v6only as libc::c_int,
-        )?;
+        setsockopt(&fd, sockopt::Ipv6V6Only, &v6only)?;
     }
-    let (ss, len) = sockaddr(SocketAddr::new(ip, port));
-    // SAFETY: `ss` holds a valid sockaddr of length `len`.
-    cvt(unsafe { libc::bind(raw, (&ss as *const libc::sockaddr_storage).cast(), len) })?;
+    let addr = SockaddrStorage::from(SocketAddr::new(ip, port));
+    nix::sys::socket::bind(fd.as_raw_fd(), &addr)?;
     Ok(fd)
 }
 
@@ -147,8 +84,7 @@ pub fn tcp_listener(ip: Option<IpAddr>, port: u16, v6only: bool) -> io::Result<O
             other => other?,
         },
     };
-    // SAFETY: listen(2) on a descriptor we own.
-    cvt(unsafe { libc::listen(fd.as_raw_fd(), BACKLOG) })?;
+    listen(&fd)?;
     Ok(fd)
 }
 
@@ -162,24 +98,16 @@ pub fn unix_listener(path: &Path) -> io::Result<OwnedFd> {
     let l = std::os::unix::net::UnixListener::bind(path)?;
     l.set_nonblocking(true)?;
     let fd = OwnedFd::from(l);
-    // SAFETY: listen(2) again only raises the backlog to Node's value.
-    cvt(unsafe { libc::listen(fd.as_raw_fd(), BACKLOG) })?;
+    // listen(2) again only raises the backlog to Node's value.
+    listen(&fd)?;
     Ok(fd)
 }
 
 /// Accepts one connection as a non-blocking, close-on-exec fd.
-pub fn accept(listener: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: accept4 without peer address buffers.
-    let fd = cvt(unsafe {
-        libc::accept4(
-            listener,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-        )
-    })?;
-    // SAFETY: freshly accepted descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+pub fn accept(listener: impl AsFd) -> io::Result<OwnedFd> {
+    use nix::sys::socket::SockFlag;
+    let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
+    Ok(nix::sys::socket::accept4(listener, flags)?)
 }
 
 #[cfg(test)]
@@ -197,7 +125,7 @@ mod tests {
         let mut got = 0;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while got < 2 && std::time::Instant::now() < deadline {
-            match accept(l.as_raw_fd()) {
+            match accept(&l) {
                 Ok(_) => got += 1,
                 Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
             }

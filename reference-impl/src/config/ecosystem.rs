@@ -76,7 +76,7 @@ pub fn load_ecosystem(
             file,
             path_env,
         )
-        .map_err(malformed)?,
+        .map_err(|e| malformed(e.to_string()))?,
     };
     let base = file
         .parent()
@@ -233,9 +233,27 @@ fn resolve(
 /// How long `node` may take to evaluate a config file (a file that loops forever must not hang the CLI).
 const NODE_EVAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn node_eval(code: &str, file: &Path, path_env: Option<&str>) -> Result<Value, String> {
+/// Why `node` could not evaluate a config file.
+#[derive(Debug, thiserror::Error)]
+enum NodeEvalError {
+    #[error("node not found on PATH")]
+    NoNode,
+    #[error("cannot run node: {0}")]
+    Spawn(std::io::Error),
+    #[error("cannot wait for node: {0}")]
+    Wait(std::io::Error),
+    #[error("evaluation did not finish within {} s", NODE_EVAL_TIMEOUT.as_secs())]
+    Timeout,
+    /// The line of node's stderr that names the error.
+    #[error("{0}")]
+    Failed(String),
+    #[error(transparent)]
+    Output(#[from] serde_json::Error),
+}
+
+fn node_eval(code: &str, file: &Path, path_env: Option<&str>) -> Result<Value, NodeEvalError> {
     use std::io::Read;
-    let node = super::which("node", path_env).ok_or("node not found on PATH")?;
+    let node = super::which("node", path_env).ok_or(NodeEvalError::NoNode)?;
     let mut child = Command::new(node)
         .arg("-e")
         .arg(code)
@@ -244,7 +262,7 @@ fn node_eval(code: &str, file: &Path, path_env: Option<&str>) -> Result<Value, S
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run node: {e}"))?;
+        .map_err(NodeEvalError::Spawn)?;
     let drain = |r: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
@@ -277,11 +295,8 @@ fn node_eval(code: &str, file: &Path, path_env: Option<&str>) -> Result<Value, S
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(match other {
-                    Err(e) => format!("cannot wait for node: {e}"),
-                    _ => format!(
-                        "evaluation did not finish within {} s",
-                        NODE_EVAL_TIMEOUT.as_secs()
-                    ),
+                    Err(e) => NodeEvalError::Wait(e),
+                    _ => NodeEvalError::Timeout,
                 });
             }
         }
@@ -294,9 +309,9 @@ fn node_eval(code: &str, file: &Path, path_env: Option<&str>) -> Result<Value, S
             .lines()
             .find(|l| l.contains("Error"))
             .unwrap_or_else(|| err.lines().next().unwrap_or("evaluation failed"));
-        return Err(line.trim().to_string());
+        return Err(NodeEvalError::Failed(line.trim().to_string()));
     }
-    serde_json::from_slice(&out_bytes).map_err(|e| e.to_string())
+    Ok(serde_json::from_slice(&out_bytes)?)
 }
 
 #[cfg(test)]

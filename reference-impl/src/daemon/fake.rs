@@ -170,7 +170,7 @@ impl FakeHost {
             },
             self.now_ms(),
         );
-        let _ = super::spawn::launch(self, &mut job, Launch::New);
+        let _ = super::supervise::launch(self, &mut job, Launch::New);
         t.jobs.insert(pm_id, job);
         pm_id
     }

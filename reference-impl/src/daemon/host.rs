@@ -45,10 +45,7 @@ pub trait Host: Send + Sync + 'static {
     }
 }
 
-/// Locks a mutex, recovering it when a panicking thread poisoned it.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+pub use crate::sync::lock;
 
 /// Waits until `cond(table)` holds or the deadline passes; returns whether it holds.
 pub async fn wait_until<H: Host + ?Sized>(

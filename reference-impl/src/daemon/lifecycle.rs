@@ -1,5 +1,5 @@
-//! The effects around a job's transitions: exits and autorestart timers (PM2's `handleExit`), stop
-//! with signal and grace period, restart, and waiting for readiness. Generic over [`Host`], so the
+//! The effects around a job's CLI transitions: stop with signal and grace period, start again,
+//! restart, and waiting for readiness (exits and autorestarts are `supervise`'s). Generic over [`Host`], so the
 //! job tests drive exactly this code with fake children and paused time.
 
 use std::sync::Arc;
@@ -8,77 +8,11 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use tokio::time::Instant;
 
-use super::child::{Exit, Flags, Running};
+use super::child::{Flags, Running};
 use super::host::{Host, wait_until};
-use super::job::{
-    DEFAULT_KILL_TIMEOUT, DEFAULT_LISTEN_TIMEOUT, ExitStep, JobError, Launch, RestartTimer,
-};
-use super::spawn::launch;
+use super::job::{DEFAULT_KILL_TIMEOUT, DEFAULT_LISTEN_TIMEOUT, JobError, Launch};
+use super::supervise::launch;
 use super::table::Status;
-
-/// Handles the exit of the worker of generation `generation` (ignored when it is no longer current).
-pub fn on_exit<H: Host>(h: &Arc<H>, pm_id: u32, generation: u64, exit: Exit) {
-    let mut t = h.table();
-    let Some(p) = t.jobs.get_mut(&pm_id) else {
-        return;
-    };
-    let step = p.on_exit(generation, exit, h.now_ms(), h.is_killing());
-    if step == ExitStep::Ignored {
-        return;
-    }
-    tracing::info!(
-        "App [{}:{}] exited with code [{}] via signal [{}]",
-        p.spec.name,
-        pm_id,
-        exit.code.unwrap_or(0),
-        exit.signal.map(|s| s.to_string()).unwrap_or_default()
-    );
-    h.pid_file_removed(p);
-    match step {
-        ExitStep::Errored => tracing::warn!(
-            "Script {} had too many unstable restarts ({}). Stopped. \"errored\"",
-            p.spec.script.display(),
-            p.spec
-                .max_restarts
-                .unwrap_or(super::job::DEFAULT_MAX_RESTARTS)
-        ),
-        ExitStep::Restart { delay_ms: 0, .. } => {
-            let _ = launch(h, p, Launch::Autorestart);
-        }
-        ExitStep::Restart {
-            delay_ms,
-            token,
-            last_pid,
-        } => {
-            tracing::info!(
-                "App [{}:{}] will restart in {}ms",
-                p.spec.name,
-                pm_id,
-                delay_ms
-            );
-            let hh = h.clone();
-            let due = Instant::now() + Duration::from_millis(delay_ms);
-            let task = tokio::spawn(async move {
-                tokio::time::sleep_until(due).await;
-                let mut t = hh.table();
-                let Some(p) = t.jobs.get_mut(&pm_id) else {
-                    return;
-                };
-                if hh.is_killing() || !p.restart_due(token) {
-                    return;
-                }
-                let _ = launch(&hh, p, Launch::Autorestart);
-            });
-            let timer = RestartTimer::new(token, delay_ms, task.abort_handle());
-            if let Err(e) = p.wait_restart(last_pid, timer) {
-                tracing::error!("{e}");
-            }
-        }
-        ExitStep::Ignored | ExitStep::Stopping | ExitStep::Stopped => {}
-    }
-    drop(t);
-    h.bump();
-}
 
 /// Waits until `cond` holds for the flags or the deadline passes; returns the last flags.
 pub async fn wait_flags(

@@ -1,6 +1,6 @@
 //! The daemon: one per home. It owns the process table, serves the control socket (one request and one
 //! response line per connection, peers of other uids refused), runs one handler per verb
-//! (`handlers`), and drives each instance's state machine (`spawn`, `lifecycle`, `reload`).
+//! (`handlers`), and drives each instance's state machine (`job`, driven by `supervise`, `lifecycle`, `reload`).
 
 pub mod child;
 #[cfg(test)]
@@ -17,6 +17,7 @@ pub mod persist;
 pub mod reload;
 pub mod server;
 pub mod spawn;
+pub mod supervise;
 pub mod table;
 
 use nix::fcntl::{Flock, FlockArg};
@@ -132,18 +133,8 @@ pub enum DaemonError {
     Io(String, std::io::Error),
 }
 
-/// Runs the daemon in the foreground until `kill` or a signal; returns the exit code.
-pub fn run(home: Home) -> i32 {
-    match run_inner(home) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("[PM2][ERROR] {e}");
-            1
-        }
-    }
-}
-
-fn run_inner(home: Home) -> Result<(), DaemonError> {
+/// Runs the daemon in the foreground until `kill` or a signal.
+pub fn run(home: Home) -> Result<(), DaemonError> {
     home.ensure_dirs()?;
     let pid_path = home.pid_file();
     let file = OpenOptions::new()

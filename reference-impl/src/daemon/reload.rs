@@ -8,15 +8,16 @@ use tokio::time::Instant;
 
 use super::child::{Flags, Running};
 use super::host::Host;
-use super::job::{DEFAULT_KILL_TIMEOUT, DEFAULT_LISTEN_TIMEOUT, JobError, JobState};
+use super::job::{AbortReason, DEFAULT_KILL_TIMEOUT, DEFAULT_LISTEN_TIMEOUT, JobError, JobState};
 use super::lifecycle::{kill_worker, restart_proc, wait_flags};
-use super::spawn::spawn_worker;
+use super::supervise::spawn_worker;
 use crate::config::ExecMode;
+use crate::protocol::reply::ReloadWarning;
 
 /// Outcome of reloading one id.
 pub enum ReloadOutcome {
-    /// Replaced (with an optional warning to print).
-    Replaced(Option<String>),
+    /// Replaced (with a warning when it went ahead without the readiness it waited for).
+    Replaced(Option<ReloadWarning>),
     /// Not online or fork mode: restarted instead.
     Restarted,
 }
@@ -68,13 +69,9 @@ pub async fn reload_proc<H: Host>(d: &Arc<H>, pm_id: u32) -> Result<ReloadOutcom
     }
     let old_listened = old.flags.borrow().listening;
     let mut warning = None;
-    let fail = |why: String| abort(&new, &old, kill_timeout, &name, pm_id, why);
+    let fail = |why: AbortReason| abort(&new, &old, kill_timeout, &name, pm_id, why);
     if let Some(exit) = flags.exited {
-        let how = match (exit.code, exit.signal) {
-            (_, Some(s)) => format!("signal {s}"),
-            (c, None) => format!("code {}", c.unwrap_or(0)),
-        };
-        return fail(format!("the new worker exited before it was ready ({how})")).await;
+        return fail(AbortReason::ExitedEarly(exit)).await;
     }
     let ready = if wait_ready {
         flags.ready
@@ -83,29 +80,32 @@ pub async fn reload_proc<H: Host>(d: &Arc<H>, pm_id: u32) -> Result<ReloadOutcom
     };
     if !ready {
         if flags.listening {
-            warning = Some(format!(
-                "[PM2][WARN] {name} (id {pm_id}): no 'ready' message within listen_timeout ({listen_timeout}ms); it is listening, proceeding"
-            ));
+            warning = Some(ReloadWarning::NoReadyMessage {
+                name: name.clone(),
+                pm_id,
+                listen_timeout,
+            });
         } else if old_listened {
-            return fail(format!(
-                "the new worker did not listen within listen_timeout ({listen_timeout}ms)"
-            ))
-            .await;
+            return fail(AbortReason::NoListen(listen_timeout)).await;
         } else {
-            warning = Some(format!(
-                "[PM2][WARN] {name} (id {pm_id}): not ready within listen_timeout ({listen_timeout}ms), proceeding as PM2 does (the old worker did not listen either)"
-            ));
+            warning = Some(ReloadWarning::NotReady {
+                name: name.clone(),
+                pm_id,
+                listen_timeout,
+            });
         }
     }
     // Swap under the table lock; an exit racing with the swap is then handled by on_exit.
-    let swapped: Result<Option<Running>, String> = {
+    let swapped: Result<Option<Running>, AbortReason> = {
         let mut t = d.table();
         match t.jobs.get_mut(&pm_id) {
-            None => Err("the process was deleted during its reload".into()),
-            Some(_) if new.exited() => Err("the new worker exited before it was ready".into()),
+            None => Err(AbortReason::Deleted),
+            Some(_) if new.exited() => Err(AbortReason::ExitedAtSwap),
             Some(p) => {
                 let now = d.now_ms();
-                let res = p.swap(spawned, now).map_err(|e| e.to_string());
+                let res = p
+                    .swap(spawned, now)
+                    .map_err(|e| AbortReason::Refused(Box::new(e)));
                 if res.is_ok() {
                     d.pid_file_written(p, new.pid());
                 }
@@ -147,7 +147,7 @@ async fn abort(
     kill_timeout: u64,
     name: &str,
     pm_id: u32,
-    why: String,
+    why: AbortReason,
 ) -> Result<ReloadOutcome, JobError> {
     let _ = kill_worker(new, kill_timeout, false).await;
     Err(JobError::ReloadAborted {

@@ -9,7 +9,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::{Daemon, DaemonError, handlers};
-use crate::protocol::{Reader, Request, Response, check_version};
+use crate::protocol::{Reader, Reply, Request, RequestError, Response, check_version};
 
 /// Largest request accepted (ecosystem specs with env maps fit easily).
 const MAX_REQUEST: usize = 16 * 1024 * 1024;
@@ -67,18 +67,19 @@ async fn connection(d: Arc<Daemon>, stream: UnixStream) {
     let mut reader = BufReader::new(r).take(MAX_REQUEST as u64);
     let mut line = String::new();
     let read = tokio::time::timeout(Duration::from_secs(30), reader.read_line(&mut line)).await;
-    let (resp, exit_after) = match read {
+    let (reply, exit_after) = match read {
         Ok(Ok(n)) if n > 0 => match check_version(&line, Reader::Daemon)
-            .map_err(|e| e.to_string())
+            .map_err(RequestError::from)
             .and_then(|()| {
-                serde_json::from_str::<Request>(&line).map_err(|e| format!("bad request: {e}"))
+                serde_json::from_str::<Request>(&line)
+                    .map_err(|e| RequestError::Malformed(e.to_string()))
             }) {
             Ok(req) => handlers::dispatch(&d, req.cmd).await,
-            Err(msg) => (Response::error(format!("[PM2][ERROR] {msg}")), false),
+            Err(error) => (Reply::refused(error), false),
         },
         _ => return,
     };
-    let mut out = serde_json::to_vec(&resp).unwrap_or_default();
+    let mut out = serde_json::to_vec(&Response::new(reply)).unwrap_or_default();
     out.push(b'\n');
     let _ = w.write_all(&out).await;
     let _ = w.shutdown().await;

@@ -1,19 +1,14 @@
-//! Spawning one instance: its environment, log files, pid file, and the task that turns
-//! [`WorkerEvent`]s into status changes.
+//! Starting the real process of an instance: its environment (PM2's keys, built only here), log files,
+//! program and arguments, cluster identity. Supervising it is `supervise`'s job.
 
 use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io;
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::sync::{mpsc, watch};
 
 use super::Daemon;
-use super::child::{Exit, Flags, Running};
-use super::host::{Host, Started};
-use super::job::{DEFAULT_LISTEN_TIMEOUT, Job, Launch};
-use crate::cluster::{ClusterSpec, Worker, WorkerEvent, WorkerSpec};
+use super::host::Started;
+use super::job::Job;
+use crate::cluster::{ClusterSpec, Worker, WorkerSpec};
 use crate::config::ExecMode;
 
 /// Variables a caller may carry that would confuse a Node child (the IPC/cluster handshake is ours).
@@ -104,104 +99,4 @@ pub fn start_worker(d: &Daemon, p: &Job, generation: u64) -> io::Result<Started>
     };
     let (worker, events) = Worker::spawn(spec, d.balancer.clone())?;
     Ok((worker, events))
-}
-
-/// Spawns a worker for `p` without installing it (the job does not change). Its events only reach
-/// the job while its generation is the job's current one; `listen_timeout` later it is marked online
-/// anyway (PM2).
-pub fn spawn_worker<H: Host>(h: &Arc<H>, p: &Job) -> io::Result<Running> {
-    let generation = h.next_generation();
-    let (worker, events) = h.start_child(p, generation)?;
-    let (tx, rx) = watch::channel(Flags::default());
-    let running = Running {
-        worker,
-        flags: rx,
-        generation,
-        since: h.now_ms(),
-    };
-    let timeout = p.spec.listen_timeout.unwrap_or(DEFAULT_LISTEN_TIMEOUT);
-    tokio::spawn(monitor(
-        h.clone(),
-        p.pm_id,
-        generation,
-        p.spec.wait_ready,
-        events,
-        tx,
-    ));
-    let hh = h.clone();
-    let pm_id = p.pm_id;
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout);
-    tokio::spawn(async move {
-        tokio::time::sleep_until(deadline).await;
-        mark_online(&*hh, pm_id, generation);
-    });
-    Ok(running)
-}
-
-/// Spawns and installs a worker as `p`'s current one (`launching`, or `online` for fork apps without
-/// wait_ready); on failure the job is `errored`.
-pub fn launch<H: Host>(h: &Arc<H>, p: &mut Job, kind: Launch) -> Result<(), super::job::JobError> {
-    let spawned = spawn_worker(h, p).map_err(|e| {
-        tracing::error!("pm_id {} failed to launch: {e}", p.pm_id);
-        e.to_string()
-    });
-    let res = p.launched(kind, spawned, h.now_ms());
-    if let Some(c) = p.child() {
-        h.pid_file_written(p, c.pid());
-    }
-    h.bump();
-    res
-}
-
-/// `launching` → `online` for the current worker of `pm_id`.
-pub fn mark_online<H: Host + ?Sized>(h: &H, pm_id: u32, generation: u64) {
-    let changed = h
-        .table()
-        .jobs
-        .get_mut(&pm_id)
-        .is_some_and(|p| p.mark_online(generation));
-    if changed {
-        h.bump();
-    }
-}
-
-async fn monitor<H: Host>(
-    h: Arc<H>,
-    pm_id: u32,
-    generation: u64,
-    wait_ready: bool,
-    mut events: mpsc::UnboundedReceiver<WorkerEvent>,
-    tx: watch::Sender<Flags>,
-) {
-    let mut exit = Exit::default();
-    while let Some(ev) = events.recv().await {
-        match ev {
-            WorkerEvent::Online => tx.send_modify(|f| f.online = true),
-            WorkerEvent::Listening { .. } => {
-                tx.send_modify(|f| f.listening = true);
-                if !wait_ready {
-                    mark_online(&*h, pm_id, generation);
-                }
-            }
-            WorkerEvent::Message(v) => {
-                if v.as_str() == Some("ready") {
-                    tx.send_modify(|f| f.ready = true);
-                    if wait_ready {
-                        mark_online(&*h, pm_id, generation);
-                    }
-                }
-            }
-            WorkerEvent::ServerClosed => {}
-            WorkerEvent::ChannelClosed => tx.send_modify(|f| f.channel_closed = true),
-            WorkerEvent::Exited { code, signal } => {
-                exit = Exit { code, signal };
-                break;
-            }
-        }
-        h.bump();
-    }
-    // The job sees the exit (and records its code) before anyone waiting on the flags wakes up.
-    super::lifecycle::on_exit(&h, pm_id, generation, exit);
-    tx.send_modify(|f| f.exited = Some(exit));
-    h.bump();
 }

@@ -102,7 +102,7 @@ pub struct Reader {
 
 /// Wraps the parent's end of a channel (made non-blocking); spawns its writer task. Needs a tokio runtime.
 pub fn open(fd: OwnedFd) -> io::Result<(Sender, Reader)> {
-    sys::set_nonblocking(fd.as_raw_fd(), true)?;
+    sys::set_nonblocking(&fd, true)?;
     // SAFETY: `fd` is an open OwnedFd moved into the AsyncFd, which owns it until dropped.
     let sock = Arc::new(unsafe { AsyncFd::register(fd) }?);
     let wake = Arc::new(Notify::new());

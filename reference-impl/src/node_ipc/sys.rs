@@ -3,45 +3,30 @@
 
 use std::io;
 use std::mem::{size_of, zeroed};
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 
 /// Most fds accepted from one `recvmsg` (Node sends one per message; extra room avoids `MSG_CTRUNC`).
 const MAX_RECV_FDS: usize = 16;
 
 /// Creates a connected `AF_UNIX` stream pair, both ends close-on-exec.
 pub fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [-1 as libc::c_int; 2];
-    // SAFETY: `fds` has room for the two descriptors the call writes.
-    let rc = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors were just created and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType};
+    Ok(nix::sys::socket::socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?)
 }
 
 /// Sets or clears `O_NONBLOCK` on `fd`.
-pub fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
-    // SAFETY: fcntl on a descriptor the caller owns; no memory is passed.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let new = if on {
-        flags | libc::O_NONBLOCK
-    } else {
-        flags & !libc::O_NONBLOCK
-    };
-    // SAFETY: as above.
-    if new != flags && unsafe { libc::fcntl(fd, libc::F_SETFL, new) } < 0 {
-        return Err(io::Error::last_os_error());
+pub fn set_nonblocking(fd: impl AsFd, on: bool) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let flags = OFlag::from_bits_retain(fcntl(fd.as_fd(), FcntlArg::F_GETFL)?);
+    let mut new = flags;
+    new.set(OFlag::O_NONBLOCK, on);
+    if new != flags {
+        fcntl(fd.as_fd(), FcntlArg::F_SETFL(new))?;
     }
     Ok(())
 }
@@ -151,8 +136,7 @@ mod tests {
         }
         assert_eq!(got, b"one\ntwo\n");
         assert_eq!(fds.len(), 1);
-        // SAFETY: plain fcntl query on a descriptor we own.
-        let fl = unsafe { libc::fcntl(fds[0].as_raw_fd(), libc::F_GETFD) };
+        let fl = nix::fcntl::fcntl(&fds[0], nix::fcntl::FcntlArg::F_GETFD).unwrap();
         assert!(fl & libc::FD_CLOEXEC != 0);
     }
 }

@@ -47,7 +47,7 @@ fn write_child(child: &OwnedFd, data: &[u8], fd: Option<&OwnedFd>) {
 #[tokio::test]
 async fn one_handle_in_flight_until_ack_and_resend_on_nack() {
     let (parent, child) = socketpair().unwrap();
-    set_nonblocking(child.as_raw_fd(), true).unwrap();
+    set_nonblocking(&child, true).unwrap();
     let (tx, mut rx) = open(parent).unwrap();
     let (a, _a2) = socketpair().unwrap();
     let (b, _b2) = socketpair().unwrap();
@@ -105,7 +105,7 @@ async fn next(rx: &mut super::Reader) -> Incoming {
 #[tokio::test]
 async fn handles_from_the_child_are_always_acked() {
     let (parent, child) = socketpair().unwrap();
-    set_nonblocking(child.as_raw_fd(), true).unwrap();
+    set_nonblocking(&child, true).unwrap();
     let (_tx, mut rx) = open(parent).unwrap();
     let (s, _s2) = socketpair().unwrap();
     // A plain message, an invalid line, and a NODE_HANDLE with an fd, split in two writes.
@@ -154,7 +154,7 @@ async fn handles_from_the_child_are_always_acked() {
 #[tokio::test]
 async fn large_messages_survive_partial_writes() {
     let (parent, child) = socketpair().unwrap();
-    set_nonblocking(child.as_raw_fd(), true).unwrap();
+    set_nonblocking(&child, true).unwrap();
     let (tx, _rx) = open(parent).unwrap();
     let big = "x".repeat(1 << 20);
     for i in 0..4 {

@@ -2,6 +2,7 @@
 //! (no task hop on the hot path); a writer task finishes only what a full socket refused. At most one
 //! handle (fd) is in flight until the child ACKs it; NACKed handles are resent up to three times.
 
+use crate::sync::lock;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -140,7 +141,7 @@ impl Drop for Shared {
 impl Shared {
     /// Runs `f` on the state, then flushes unless the writer task owns the socket right now.
     pub(super) fn with<R>(&self, f: impl FnOnce(&mut WriteState) -> R) -> io::Result<R> {
-        let mut st = self.st.lock().unwrap();
+        let mut st = lock(&self.st);
         if st.dead {
             return Err(closed());
         }
@@ -156,8 +157,11 @@ impl Shared {
             Ok(Flush::Idle) => {
                 if st.closing {
                     st.dead = true;
-                    // SAFETY: shutdown(2) on the fd the AsyncFd keeps open; the child reads EOF.
-                    unsafe { libc::shutdown(self.sock.as_raw_fd(), libc::SHUT_WR) };
+                    // The child reads EOF.
+                    let _ = nix::sys::socket::shutdown(
+                        self.sock.as_raw_fd(),
+                        nix::sys::socket::Shutdown::Write,
+                    );
                 }
             }
             Ok(Flush::Blocked) => {
@@ -176,7 +180,7 @@ impl Shared {
 
     /// True once nothing can be sent any more.
     pub(super) fn is_dead(&self) -> bool {
-        self.st.lock().unwrap().dead
+        lock(&self.st).dead
     }
 
     pub(super) fn acked(&self) {
@@ -212,7 +216,7 @@ pub(super) async fn writer(shared: Weak<Shared>, wake: Arc<Notify>) {
         };
         loop {
             {
-                let st = sh.st.lock().unwrap();
+                let st = lock(&sh.st);
                 if st.dead {
                     return;
                 }
@@ -224,7 +228,7 @@ pub(super) async fn writer(shared: Weak<Shared>, wake: Arc<Notify>) {
                 Ok(g) => g,
                 Err(_) => return,
             };
-            let mut st = sh.st.lock().unwrap();
+            let mut st = lock(&sh.st);
             st.blocked = false;
             sh.flush_locked(&mut st);
             if st.blocked {

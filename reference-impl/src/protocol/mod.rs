@@ -6,15 +6,17 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AppSpec;
-use record::ProcessRecord;
 
 pub mod record;
+pub mod reply;
 
-/// Bumped on any incompatible change; the daemon refuses other versions.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub use reply::{Event, Reply, Report, RequestError, Response};
+
+/// Bumped on any incompatible change; the daemon refuses other versions (2: typed replies).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The two ends of the protocol disagree on [`PROTOCOL_VERSION`] (the one message for both sides).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error(
     "protocol version mismatch: the CLI speaks {cli} and the daemon {daemon}; run `refpm kill` and retry"
 )]
@@ -63,8 +65,9 @@ pub fn check_version(line: &str, reader: Reader) -> Result<(), VersionMismatch> 
     })
 }
 
-/// The per-id verbs (PM2's `_operate` actions), shared by the CLI and the daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The per-id verbs (PM2's `_operate` actions): the one enum the CLI, the protocol and the daemon use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verb {
     /// stopProcessId
     Stop,
@@ -105,14 +108,13 @@ pub enum Command {
     Ping,
     /// Start apps (script or ecosystem).
     Start(StartRequest),
-    /// Stop targets.
-    Stop(TargetRequest),
-    /// Stop then start targets.
-    Restart(TargetRequest),
-    /// Zero-downtime reload of targets.
-    Reload(TargetRequest),
-    /// Stop and remove targets.
-    Delete(TargetRequest),
+    /// stop, restart, reload or delete targets.
+    Operate {
+        /// Which.
+        action: Verb,
+        /// What on.
+        request: TargetRequest,
+    },
     /// Scale an app to N or by +N.
     Scale(ScaleRequest),
     /// The process list as PM2's jlist.
@@ -127,15 +129,6 @@ pub enum Command {
 }
 
 impl Command {
-    /// The command for a per-id verb.
-    pub fn operate(verb: Verb, req: TargetRequest) -> Self {
-        match verb {
-            Verb::Stop => Command::Stop(req),
-            Verb::Restart => Command::Restart(req),
-            Verb::Reload => Command::Reload(req),
-            Verb::Delete => Command::Delete(req),
-        }
-    }
     /// True for queries that answer at once (ping, list, exists).
     pub fn is_quick(&self) -> bool {
         matches!(self, Command::Ping | Command::List | Command::Exists { .. })
@@ -186,55 +179,6 @@ pub struct ScaleRequest {
     pub name: String,
     /// `N` or `+N`.
     pub spec: String,
-}
-
-/// A line for the CLI to print.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub enum Line {
-    /// To stdout.
-    Out(String),
-    /// To stderr.
-    Err(String),
-}
-
-/// A response envelope.
-#[derive(Debug, Serialize, Deserialize, Default)]
-pub struct Response {
-    /// The daemon's [`PROTOCOL_VERSION`].
-    pub version: u32,
-    /// Lines to print, in order.
-    pub lines: Vec<Line>,
-    /// Exit code for the CLI.
-    pub code: i32,
-    /// The process records when the verb returns the list (list, and start/stop/... for the table).
-    pub list: Option<Vec<ProcessRecord>>,
-    /// For `Exists`.
-    pub found: bool,
-}
-
-impl Response {
-    /// An empty success.
-    pub fn ok() -> Self {
-        Response {
-            version: PROTOCOL_VERSION,
-            ..Default::default()
-        }
-    }
-    /// A failure with one stderr line.
-    pub fn error(msg: impl Into<String>) -> Self {
-        let mut r = Self::ok();
-        r.code = 1;
-        r.lines.push(Line::Err(msg.into()));
-        r
-    }
-    /// Adds a stdout line.
-    pub fn out(&mut self, s: impl Into<String>) {
-        self.lines.push(Line::Out(s.into()));
-    }
-    /// Adds a stderr line.
-    pub fn err(&mut self, s: impl Into<String>) {
-        self.lines.push(Line::Err(s.into()));
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rstest::rstest;
@@ -107,16 +107,19 @@ impl Client {
 }
 
 /// `clients` keep-alive clients in closed loops until `stop` (each at most `max` requests).
+/// `clients` keep-alive clients until `stop` (at most `max` requests each); `done` counts the
+/// requests answered or failed so far.
 fn run_clients(
     port: u16,
     clients: usize,
     stop: Arc<AtomicBool>,
+    done: Arc<AtomicUsize>,
     max: usize,
 ) -> std::thread::JoinHandle<Seen> {
     std::thread::spawn(move || {
         let threads: Vec<_> = (0..clients)
             .map(|_| {
-                let stop = stop.clone();
+                let (stop, done) = (stop.clone(), done.clone());
                 std::thread::spawn(move || {
                     let mut c = Client { port, conn: None };
                     let mut seen = Seen::default();
@@ -131,6 +134,7 @@ fn run_clients(
                             }
                             Err(e) => seen.failures.push(e),
                         }
+                        done.fetch_add(1, Ordering::SeqCst);
                     }
                     seen
                 })
@@ -181,9 +185,11 @@ fn keep_alive_clients_lose_nothing_across_reloads(
     start(&h, &app(script), n, port, &["--lb-policy", policy]);
     let before = pids(&h.jlist());
     let stop = Arc::new(AtomicBool::new(false));
-    let c = run_clients(port, 8, stop.clone(), 200_000);
-    // let the clients settle on their connections
-    std::thread::sleep(Duration::from_millis(300));
+    let done = Arc::new(AtomicUsize::new(0));
+    let c = run_clients(port, 8, stop.clone(), done.clone(), 200_000);
+    // let the clients settle on their connections (five requests each, on average)
+    poll(20, || (done.load(Ordering::SeqCst) >= 40).then_some(()))
+        .expect("the clients got 40 answers");
     for _ in 0..2 {
         let (code, out, err) = h.run(&["reload", "web"]);
         assert_eq!(code, 0, "{out}{err}");

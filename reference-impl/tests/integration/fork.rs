@@ -405,7 +405,12 @@ fn state_file_is_written() {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
         (v.as_array()?.len() == 1).then_some(v)
     });
-    assert!(v.is_some(), "state.json not written");
+    let v = v.expect("state.json not written");
+    // It loads as the typed records, and serialises back to the same JSON.
+    let records: Vec<refpm::protocol::record::ProcessRecord> =
+        serde_json::from_value(v.clone()).expect("state.json loads as process records");
+    assert_eq!(records[0].name, "st");
+    assert_eq!(serde_json::to_value(&records).unwrap(), v);
 }
 
 #[test]

@@ -3,25 +3,26 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rstest::rstest;
 
-use crate::common::{Home, fixture, free_port, http_pid, status};
+use crate::common::{Home, fixture, free_port, http_pid, poll, status};
 
 /// Runs requests from 8 concurrent clients, each on new connections, until `stop` (bounded by `max`
 /// in total); returns (ok, failures).
 fn client(
     port: u16,
     stop: Arc<AtomicBool>,
+    done: Arc<AtomicUsize>,
     max: usize,
 ) -> std::thread::JoinHandle<(usize, Vec<String>)> {
     const CLIENTS: usize = 8;
     std::thread::spawn(move || {
         let workers: Vec<_> = (0..CLIENTS)
             .map(|_| {
-                let stop = stop.clone();
+                let (stop, done) = (stop.clone(), done.clone());
                 std::thread::spawn(move || {
                     let mut ok = 0;
                     let mut failures = vec![];
@@ -33,6 +34,7 @@ fn client(
                             Ok(_) => ok += 1,
                             Err(e) => failures.push(e.to_string()),
                         }
+                        done.fetch_add(1, Ordering::SeqCst);
                     }
                     (ok, failures)
                 })
@@ -95,8 +97,13 @@ fn reload_under_load_drops_nothing(
     });
     http_pid(port).expect("serving before the reload");
     let stop = Arc::new(AtomicBool::new(false));
-    let c = client(port, stop.clone(), 40_000);
-    std::thread::sleep(Duration::from_millis(200));
+    let done = Arc::new(AtomicUsize::new(0));
+    let c = client(port, stop.clone(), done.clone(), 40_000);
+    let answered = |n: usize| {
+        poll(20, || (done.load(Ordering::SeqCst) >= n).then_some(()))
+            .unwrap_or_else(|| panic!("the client got {n} answers"))
+    };
+    answered(40);
     // Two reloads in a row, the client running throughout.
     let mut args = vec!["reload", "web"];
     if let Some(p) = parallel {
@@ -105,7 +112,8 @@ fn reload_under_load_drops_nothing(
     let (code1, out1, err1) = h.run(&args);
     assert_eq!(code1, 0, "{out1}{err1}");
     let (code, out, err) = h.run(&args);
-    std::thread::sleep(Duration::from_millis(200));
+    // The client keeps going after the second reload: 40 more answers from the new workers.
+    answered(done.load(Ordering::SeqCst) + 40);
     stop.store(true, Ordering::SeqCst);
     let (ok, failures) = c.join().unwrap();
     eprintln!(
@@ -155,7 +163,7 @@ fn reload_into_a_crashing_build_keeps_serving() {
     });
     std::fs::copy(fixture("crash-at-boot.js"), &app).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let c = client(port, stop.clone(), 2000);
+    let c = client(port, stop.clone(), Arc::new(AtomicUsize::new(0)), 2000);
     let (code, _, err) = h.run(&["reload", "web"]);
     stop.store(true, Ordering::SeqCst);
     let (_, failures) = c.join().unwrap();

@@ -70,6 +70,8 @@ pub struct AppOutcome {
     pub duration_ms: u64,
     /// Processes that had to be killed at the end.
     pub leftovers: Vec<u32>,
+    /// The recorder's raw record (JSON lines), written beside the report as `record.jsonl`.
+    pub record: String,
 }
 
 /// Runs the whole check against `target`.
@@ -89,11 +91,13 @@ pub async fn run(check: &AppCheck, target: &Target) -> Result<AppOutcome, AppErr
     let result = phases_all(check, target, &live, &eco).await;
     let extra: Vec<u32> = live.observe().procs.keys().copied().collect();
     let leftovers = sb.cleanup(&target.command, &extra).await;
+    let record = std::fs::read_to_string(&live.record).unwrap_or_default();
     let findings = result?;
     Ok(AppOutcome {
         findings,
         duration_ms: t0.elapsed().as_millis() as u64,
         leftovers,
+        record,
     })
 }
 
@@ -156,7 +160,7 @@ async fn phases_all(
     }
     findings.push(judge::stateless(&flows, &live.observe(), n));
 
-    let r = phases::reload(live, port, &check.urls, n).await;
+    let r = phases::reload(live, port, &check.urls, n, check.app.kill_timeout_ms).await;
 
     let slow = check
         .slow_url

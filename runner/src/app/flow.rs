@@ -2,42 +2,24 @@
 //! `expect_status`), replayed by virtual clients that keep their cookies. A bad file is a diagnostic
 //! naming the file, line and key (exit 2).
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use crate::suite::SuiteError;
+use miette::Diagnostic;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 use toml::Spanned;
 
+/// What a flow is, for the help line of a bad flow file.
+const FLOW_HELP: &str = "a flow is `[[step]]` tables with `path` (required, starting with /), `method` (default GET), \
+     `headers` (a table), `body` (a string) and `expect_status` (default: any 2xx)";
+
 /// A problem with a flow file.
-#[derive(Debug, thiserror::Error, Diagnostic)]
+#[derive(Debug, thiserror::Error)]
 pub enum FlowError {
-    /// Not valid TOML, or not a flow.
-    #[error("{file}:{line}:{col}: key `{key}`: {message}")]
-    #[diagnostic(
-        code(conform::app::flow),
-        help(
-            "a flow is `[[step]]` tables with `path` (required, starting with /), `method` (default GET), \
-             `headers` (a table), `body` (a string) and `expect_status` (default: any 2xx)"
-        )
-    )]
-    Invalid {
-        /// File path as given.
-        file: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        col: usize,
-        /// The key at fault.
-        key: String,
-        /// What is wrong.
-        message: String,
-        /// The file's text.
-        #[source_code]
-        src: std::sync::Arc<NamedSource<String>>,
-        /// Where.
-        #[label("here")]
-        span: SourceSpan,
-    },
+    /// Not valid TOML, or not a flow: the suite files' located diagnostic ([`SuiteError::Invalid`],
+    /// naming file, line, column and key), with the flow's own code and help.
+    #[error("{0}")]
+    Invalid(Box<SuiteError>),
     /// The file could not be read.
     #[error("cannot read flow file {file}: {source}")]
     Io {
@@ -46,6 +28,31 @@ pub enum FlowError {
         /// Cause.
         source: std::io::Error,
     },
+}
+
+impl Diagnostic for FlowError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("conform::app::flow"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        matches!(self, FlowError::Invalid(_))
+            .then(|| Box::new(FLOW_HELP) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        match self {
+            FlowError::Invalid(e) => e.source_code(),
+            FlowError::Io { .. } => None,
+        }
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        match self {
+            FlowError::Invalid(e) => e.labels(),
+            FlowError::Io { .. } => None,
+        }
+    }
 }
 
 /// One step of a flow.
@@ -118,29 +125,13 @@ pub fn load(path: &Path) -> Result<Flow, FlowError> {
 /// Parses a flow file's text (`path` names it in diagnostics).
 pub fn parse(path: &Path, text: &str) -> Result<Flow, FlowError> {
     let bad = |span: std::ops::Range<usize>, msg: &str, key: Option<&str>| {
-        match crate::suite::diag::invalid(path, text, span, msg, key.map(str::to_string)) {
-            crate::suite::SuiteError::Invalid {
-                file,
-                line,
-                col,
-                key,
-                message,
-                src,
-                span,
-            } => FlowError::Invalid {
-                file,
-                line,
-                col,
-                key,
-                message,
-                src,
-                span,
-            },
-            other => FlowError::Io {
-                file: path.display().to_string(),
-                source: std::io::Error::other(other.to_string()),
-            },
-        }
+        FlowError::Invalid(Box::new(crate::suite::diag::invalid(
+            path,
+            text,
+            span,
+            msg,
+            key.map(str::to_string),
+        )))
     };
     let raw: RawFlow =
         toml::from_str(text).map_err(|e| bad(e.span().unwrap_or(0..0), e.message(), None))?;
@@ -243,20 +234,24 @@ mod tests {
     #[case("name = \"x\"\n", 1, "step")]
     #[case("[[step]\n", 1, "step")]
     fn bad_flows_name_line_and_key(#[case] text: &str, #[case] line: usize, #[case] key: &str) {
-        match parse(Path::new("f.toml"), text) {
-            Err(FlowError::Invalid {
+        let err = parse(Path::new("f.toml"), text);
+        match err.as_ref().map_err(|e| match e {
+            FlowError::Invalid(inner) => Some(&**inner),
+            FlowError::Io { .. } => None,
+        }) {
+            Err(Some(SuiteError::Invalid {
                 line: l,
                 key: k,
                 file,
                 ..
-            }) => {
+            })) => {
                 assert_eq!(
-                    (l, k.as_str(), file.as_str()),
+                    (*l, k.as_str(), file.as_str()),
                     (line, key, "f.toml"),
                     "{text}"
                 );
             }
-            other => panic!("{text}: {other:?}"),
+            _ => panic!("{text}: {err:?}"),
         }
     }
 }

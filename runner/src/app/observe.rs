@@ -54,6 +54,9 @@ pub struct Line {
     /// `req`: URL.
     #[serde(default)]
     pub url: Option<String>,
+    /// `res`: the answer closed its connection (`Connection: close`).
+    #[serde(default)]
+    pub close: Option<bool>,
 }
 
 /// One app process as recorded; times in wall-clock ms since the epoch.
@@ -104,6 +107,10 @@ pub struct SeenRequest {
     pub finished: Option<(f64, u16)>,
     /// The response was aborted (the connection closed before it finished).
     pub aborted: bool,
+    /// The client's port (the connection it came on).
+    pub rport: Option<u16>,
+    /// Its answer closed the connection (`Connection: close`).
+    pub closed_conn: bool,
 }
 
 /// A connection as the app saw it.
@@ -192,6 +199,8 @@ impl Observed {
                             start: l.t,
                             finished: None,
                             aborted: false,
+                            rport: l.rport,
+                            closed_conn: false,
                         },
                     );
                 }
@@ -199,6 +208,7 @@ impl Observed {
             "res" => {
                 if let Some(r) = l.id.and_then(|id| self.requests.get_mut(&id)) {
                     r.finished = Some((l.t, l.status.unwrap_or(0)));
+                    r.closed_conn = l.close.unwrap_or(false);
                 }
             }
             "abort" => {
@@ -219,6 +229,21 @@ impl Observed {
             .collect();
         v.sort_by(|a, b| a.start.total_cmp(&b.start));
         v
+    }
+
+    /// The last answer `pid` finished on the connection from client port `port` before `t`.
+    pub fn last_answer_on(&self, pid: u32, port: u16, t: f64) -> Option<&SeenRequest> {
+        self.requests
+            .values()
+            .filter(|r| r.pid == pid && r.rport == Some(port))
+            .filter(|r| r.finished.is_some_and(|f| f.0 <= t))
+            .max_by(|a, b| {
+                let (fa, fb) = (
+                    a.finished.map_or(0.0, |f| f.0),
+                    b.finished.map_or(0.0, |f| f.0),
+                );
+                fa.total_cmp(&fb)
+            })
     }
 
     /// The connection a client port had open with the app at `t` (accepted before `t + slack`).

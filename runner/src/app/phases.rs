@@ -156,16 +156,14 @@ async fn client_run(client: &Client, flow: &Flow) -> ClientRun {
     }
 }
 
-/// Many virtual clients through a flow at once.
-pub async fn flow_runs(client: &Arc<Client>, flow: &Flow) -> Vec<ClientRun> {
-    let mut set = tokio::task::JoinSet::new();
-    for _ in 0..FLOW_CLIENTS {
-        let (c, f) = (Arc::clone(client), flow.clone());
-        set.spawn(async move { client_run(&c, &f).await });
-    }
+/// Many virtual clients through a flow, one after another: run at once, an even number of clients in
+/// lockstep under round-robin would have every client's steps land on one instance (no step crossing
+/// instances, nothing judged); one at a time, consecutive steps alternate instances under round-robin
+/// on every run.
+pub async fn flow_runs(client: &Client, flow: &Flow) -> Vec<ClientRun> {
     let mut out = Vec::new();
-    while let Some(r) = set.join_next().await {
-        out.extend(r.ok());
+    for _ in 0..FLOW_CLIENTS {
+        out.push(client_run(client, flow).await);
     }
     out
 }
@@ -235,7 +233,13 @@ fn open_loop(
 }
 
 /// Reload under open-loop load over new and keep-alive connections.
-pub async fn reload(live: &Live<'_>, port: u16, urls: &[String], n: usize) -> ReloadRound {
+pub async fn reload(
+    live: &Live<'_>,
+    port: u16,
+    urls: &[String],
+    n: usize,
+    kill_timeout_ms: u64,
+) -> ReloadRound {
     let timeout = Duration::from_secs(10);
     let nc = Arc::new(Client::new(port, timeout, live.origin, "rl-new"));
     let ka = Arc::new(Client::new(port, timeout, live.origin, "rl-ka"));
@@ -243,6 +247,9 @@ pub async fn reload(live: &Live<'_>, port: u16, urls: &[String], n: usize) -> Re
     let h1 = open_loop(nc, urls.to_vec(), false, rx.clone());
     let h2 = open_loop(ka, urls.to_vec(), true, rx);
     let before: Vec<u32> = live.serving(&live.observe());
+    // when each old instance is gone: a keep-alive reset on one the manager killed before its
+    // kill_timeout is the manager's doing
+    let watcher = watch_gone(before.clone(), live.origin, kill_timeout_ms + 10_000);
     // a steady state before the reload, and after it until every new instance serves
     tokio::time::sleep(Duration::from_millis(700)).await;
     let (code, a, b, _) = live.cmd(&["reload", &live.name], 120).await;
@@ -255,10 +262,13 @@ pub async fn reload(live: &Live<'_>, port: u16, urls: &[String], n: usize) -> Re
     let _ = tx.send(true);
     let new_conn = h1.await.unwrap_or_default();
     let keep_alive = h2.await.unwrap_or_default();
+    let old = watcher.await.unwrap_or_default();
     ReloadRound {
         new_conn,
         keep_alive,
         reload: (a, b, code),
+        old,
+        kill_timeout_ms: kill_timeout_ms as f64,
     }
 }
 
@@ -323,24 +333,7 @@ pub async fn shutdown(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let watch_pids = pids.clone();
-    let origin = live.origin;
-    let watcher = tokio::spawn(async move {
-        let mut gone: Vec<Stopped> = watch_pids
-            .iter()
-            .map(|&pid| Stopped { pid, gone_ms: None })
-            .collect();
-        let end = Instant::now() + Duration::from_millis(kill_timeout_ms + 30_000);
-        while gone.iter().any(|g| g.gone_ms.is_none()) && Instant::now() < end {
-            for g in gone.iter_mut().filter(|g| g.gone_ms.is_none()) {
-                if !procs::alive(g.pid) {
-                    g.gone_ms = Some(origin.elapsed().as_secs_f64() * 1000.0);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        gone
-    });
+    let watcher = watch_gone(pids.clone(), live.origin, kill_timeout_ms + 30_000);
     let (_, a, b, _) = live
         .cmd(&["stop", &live.name], kill_timeout_ms / 1000 + 60)
         .await;
@@ -355,4 +348,29 @@ pub async fn shutdown(
         instances,
         kill_timeout_ms: kill_timeout_ms as f64,
     }
+}
+
+/// Watches `pids` until each is gone (or `max_ms` passed); yields when each was seen gone (ms since
+/// `origin`), polled every 10 ms.
+fn watch_gone(
+    pids: Vec<u32>,
+    origin: Instant,
+    max_ms: u64,
+) -> tokio::task::JoinHandle<Vec<Stopped>> {
+    tokio::spawn(async move {
+        let mut gone: Vec<Stopped> = pids
+            .iter()
+            .map(|&pid| Stopped { pid, gone_ms: None })
+            .collect();
+        let end = Instant::now() + Duration::from_millis(max_ms);
+        while gone.iter().any(|g| g.gone_ms.is_none()) && Instant::now() < end {
+            for g in gone.iter_mut().filter(|g| g.gone_ms.is_none()) {
+                if !procs::alive(g.pid) {
+                    g.gone_ms = Some(origin.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        gone
+    })
 }

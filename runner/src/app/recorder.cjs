@@ -68,7 +68,8 @@
         let done = false;
         b.once('finish', () => {
           done = true;
-          rec('res', { id, status: b.statusCode });
+          // whether the answer closed its connection (`Connection: close`): how the app drains
+          rec('res', { id, status: b.statusCode, close: b._last === true || /close/i.test(String(b.getHeader('connection') || '')) });
         });
         b.once('close', () => {
           if (!done) rec('abort', { id });

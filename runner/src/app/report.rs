@@ -93,6 +93,7 @@ pub fn build(
             target,
             runtime,
             machine,
+            cpus: None,
             started_at,
             duration_ms,
             summary: Summary::from_results(&results),
@@ -103,25 +104,18 @@ pub fn build(
     }
 }
 
-/// Writes `results.json`, `junit.xml` and `index.html` into `dir`.
+/// Writes `junit.xml` and `index.html` (the run report's writers, on the findings as scenarios) and
+/// `results.json` with the findings into `dir`.
 pub fn write(report: &AppReport, dir: &Path) -> Result<(), ReportError> {
+    crate::report::write_reports(&report.run, dir)?;
+    // results.json again, with the app and its findings beside the run report's fields
     let json_path = dir.join("results.json");
     let mut json = serde_json::to_string_pretty(report).map_err(|source| ReportError::Json {
         path: json_path.clone(),
         source,
     })?;
     json.push('\n');
-    crate::report::write_file(&json_path, json.as_bytes())?;
-    let junit_path = dir.join("junit.xml");
-    let xml = crate::report::render_junit(&report.run).map_err(|source| ReportError::Junit {
-        path: junit_path.clone(),
-        source,
-    })?;
-    crate::report::write_file(&junit_path, xml.as_bytes())?;
-    crate::report::write_file(
-        &dir.join("index.html"),
-        crate::report::render_html(&report.run).as_bytes(),
-    )
+    crate::report::write_file(&json_path, json.as_bytes())
 }
 
 /// The terminal summary: one block per finding (verdict, evidence, advice when it did not pass), then
@@ -145,7 +139,7 @@ pub fn terminal(report: &AppReport) -> String {
         for e in &f.evidence {
             s.push_str(&format!("        - {e}\n"));
         }
-        if f.verdict != FindingVerdict::Pass && !f.advice.is_empty() {
+        if !f.advice.is_empty() {
             s.push_str(&format!("        advice: {}\n", f.advice));
         }
     }

@@ -1,6 +1,6 @@
 //! Putting the user's app under the target: the recorder preload written into the sandbox, the
 //! ecosystem file conform generates (cluster mode, N instances, the preload in `NODE_OPTIONS`), and
-//! reading a user's ecosystem file.
+//! the app's log tail.
 
 use std::path::{Path, PathBuf};
 
@@ -67,115 +67,6 @@ pub fn write_files(home: &Path, app: &AppSpec, record: &Path) -> std::io::Result
     Ok(path)
 }
 
-/// Whether the argument names an ecosystem file rather than a script.
-pub fn is_ecosystem(p: &Path) -> bool {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    name.ends_with(".json") || name.contains(".config.")
-}
-
-/// One app of a user's ecosystem file, read by Node (JSON and `.config.js`/`.cjs`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct EcoApp {
-    /// `name`.
-    pub name: Option<String>,
-    /// `script`, resolved against `cwd` or the file's directory.
-    pub script: PathBuf,
-    /// `cwd` (resolved).
-    pub cwd: PathBuf,
-    /// `instances` when a positive number.
-    pub instances: Option<usize>,
-    /// `env`.
-    pub env: Vec<(String, String)>,
-    /// `kill_timeout`.
-    pub kill_timeout_ms: Option<u64>,
-}
-
-/// Reads the app named `name` (or the first) from an ecosystem file; the error is a user-facing sentence.
-pub fn read_ecosystem(file: &Path, name: Option<&str>) -> Result<EcoApp, String> {
-    let abs = std::path::absolute(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let out = std::process::Command::new("node")
-        .arg("-e")
-        .arg("const c=require(process.argv[1]);process.stdout.write(JSON.stringify(c.apps||c))")
-        .arg(&abs)
-        .output()
-        .map_err(|e| format!("cannot run node to read {}: {e}", file.display()))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let line = err
-            .lines()
-            .find(|l| l.contains("Error"))
-            .unwrap_or("unreadable");
-        return Err(format!(
-            "cannot read ecosystem file {}: {}",
-            file.display(),
-            line.trim()
-        ));
-    }
-    let apps: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("ecosystem file {}: {e}", file.display()))?;
-    let apps = match apps {
-        serde_json::Value::Array(a) => a,
-        v @ serde_json::Value::Object(_) => vec![v],
-        _ => {
-            return Err(format!(
-                "ecosystem file {}: key `apps`: expected a list of apps",
-                file.display()
-            ));
-        }
-    };
-    let app = match name {
-        Some(n) => apps
-            .iter()
-            .find(|a| a["name"].as_str() == Some(n))
-            .ok_or_else(|| {
-                format!(
-                    "ecosystem file {}: no app named `{n}` (--name)",
-                    file.display()
-                )
-            })?,
-        None => apps
-            .first()
-            .ok_or_else(|| format!("ecosystem file {}: key `apps`: empty", file.display()))?,
-    };
-    let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
-    let cwd = app["cwd"]
-        .as_str()
-        .map(|c| dir.join(c))
-        .unwrap_or_else(|| dir.clone());
-    let script = app["script"]
-        .as_str()
-        .ok_or_else(|| format!("ecosystem file {}: key `script`: missing", file.display()))?;
-    let env = app["env"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(EcoApp {
-        name: app["name"].as_str().map(str::to_string),
-        script: cwd.join(script),
-        cwd,
-        instances: app["instances"]
-            .as_u64()
-            .filter(|&n| n > 0)
-            .map(|n| n as usize),
-        env,
-        kill_timeout_ms: app["kill_timeout"].as_u64(),
-    })
-}
-
 /// The last `lines` lines of every log file under `home/logs`, for an app that does not start.
 pub fn log_tail(home: &Path, lines: usize) -> String {
     let mut out = String::new();
@@ -211,13 +102,6 @@ pub fn log_tail(home: &Path, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ecosystem_names() {
-        assert!(is_ecosystem(Path::new("ecosystem.config.js")));
-        assert!(is_ecosystem(Path::new("/a/apps.json")));
-        assert!(!is_ecosystem(Path::new("server.mjs")));
-    }
 
     #[test]
     fn the_ecosystem_loads_the_recorder_in_cluster_mode() {

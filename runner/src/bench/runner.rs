@@ -327,6 +327,7 @@ mod tests {
             command: "/x/refpm".into(),
             version: "0.1.0".into(),
             runtime: None,
+            adapter: Default::default(),
         };
         let targets = vec![base.on(&rt("22.23.5", true)), base.on(&rt("26.12.1", true))];
         let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();

@@ -17,6 +17,7 @@ fn setup() -> Setup {
             command: PathBuf::from("/x/pm2"),
             version: "7.0.4".into(),
             runtime: None,
+            adapter: Default::default(),
         },
         Target {
             label: "refpm".into(),
@@ -24,6 +25,7 @@ fn setup() -> Setup {
             command: PathBuf::from("/x/refpm"),
             version: "0.1.0".into(),
             runtime: None,
+            adapter: Default::default(),
         },
     ];
     let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();

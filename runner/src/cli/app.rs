@@ -7,7 +7,7 @@ use std::time::Duration;
 /// Arguments of `conform app`.
 #[derive(Debug, clap::Args)]
 pub struct AppArgs {
-    /// The app's entry script (CommonJS or ES module), or an ecosystem file (.json, .config.js).
+    /// The app's entry script (CommonJS or ES module), or an ecosystem file (.json, .config.js, .yaml).
     #[arg(value_name = "SCRIPT|ECOSYSTEM")]
     pub script: PathBuf,
     /// App name (default: the script's file stem, or the first app of the ecosystem file).
@@ -71,8 +71,8 @@ fn build(a: &AppArgs) -> Result<AppCheck, String> {
             a.script.display()
         ));
     }
-    let (name, script, cwd, instances, kill) = if setup::is_ecosystem(&a.script) {
-        let e = setup::read_ecosystem(&a.script, a.name.as_deref())?;
+    let (name, script, cwd, instances, kill) = if app::ecosystem::is_ecosystem(&a.script) {
+        let e = app::ecosystem::read_ecosystem(&a.script, a.name.as_deref())?;
         if !e.script.is_file() {
             return Err(format!(
                 "{}: key `script`: {} not found",
@@ -217,7 +217,9 @@ pub fn app(a: AppArgs) -> i32 {
             .report_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("reports").join(format!("app-{}", check.app.name)));
-        if let Err(e) = app::report::write(&report, &dir) {
+        if let Err(e) = app::report::write(&report, &dir).and_then(|()| {
+            crate::report::write_file(&dir.join("record.jsonl"), out.record.as_bytes())
+        }) {
             return super::usage_error(e);
         }
         println!("reports: {}", dir.display());

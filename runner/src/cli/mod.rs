@@ -144,13 +144,28 @@ pub(crate) async fn resolve_runs(
     targets: &[String],
     nodes: &[String],
 ) -> Result<Vec<crate::target::Target>, String> {
+    resolve_runs_adapted(targets, nodes, std::sync::Arc::default()).await
+}
+
+/// As [`resolve_runs`], every target driven through `adapter` (`--adapter`).
+pub(crate) async fn resolve_runs_adapted(
+    targets: &[String],
+    nodes: &[String],
+    adapter: std::sync::Arc<crate::target::Adapter>,
+) -> Result<Vec<crate::target::Target>, String> {
     let runtimes = runtimes::resolve_runtimes(nodes).await?;
-    Ok(runtimes::matrix(resolve_targets(targets).await?, &runtimes))
+    Ok(runtimes::matrix(
+        resolve_targets(targets, adapter).await?,
+        &runtimes,
+    ))
 }
 
 /// Resolves the `--target` values (none: the refpm beside conform) into executable targets; the error
 /// is a user-facing sentence naming the target.
-async fn resolve_targets(targets: &[String]) -> Result<Vec<crate::target::Target>, String> {
+async fn resolve_targets(
+    targets: &[String],
+    adapter: std::sync::Arc<crate::target::Adapter>,
+) -> Result<Vec<crate::target::Target>, String> {
     let specs: Vec<Option<&str>> = if targets.is_empty() {
         vec![None]
     } else {
@@ -158,14 +173,16 @@ async fn resolve_targets(targets: &[String]) -> Result<Vec<crate::target::Target
     };
     let mut resolved = Vec::new();
     for s in specs {
-        let t = crate::target::resolve(s).await.map_err(|e| {
-            let hint = if s.is_none() {
-                " (install it with `cargo install --path reference-impl`, or pass --target)"
-            } else {
-                ""
-            };
-            format!("{e}{hint}")
-        })?;
+        let t = crate::target::resolve_adapted(s, adapter.clone())
+            .await
+            .map_err(|e| {
+                let hint = if s.is_none() {
+                    " (install it with `cargo install --path reference-impl`, or pass --target)"
+                } else {
+                    ""
+                };
+                format!("{e}{hint}")
+            })?;
         if !is_executable(&t.command) {
             return Err(format!(
                 "target `{}` is not executable",

@@ -43,6 +43,14 @@ pub struct RunArgs {
     /// Rewrite the baseline from this run instead of comparing.
     #[arg(long, requires = "baseline")]
     pub update_baseline: bool,
+    /// Check `max`, `0` and `-N` against N CPUs instead of the CPUs conform may use (its sched
+    /// affinity, capped by a cgroup quota); the report says which count the target used.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub cpus: Option<u32>,
+    /// Drive every target through this adapter file (TOML: verb names and arguments, `jlist` field
+    /// paths, status words), for a manager that differs from PM2; see docs/target-contract.md.
+    #[arg(long, value_name = "FILE")]
+    pub adapter: Option<PathBuf>,
     /// Multiply every deadline and tolerance (e.g. 2 on a slow machine).
     #[arg(
         long,
@@ -72,6 +80,16 @@ pub fn run(args: RunArgs) -> i32 {
             args.time_scale
         ));
     }
+    let adapter = match &args.adapter {
+        None => Arc::default(),
+        Some(f) => match crate::target::Adapter::load(f) {
+            Ok(a) => Arc::new(a),
+            Err(e) => {
+                eprintln!("{:?}", miette::Report::new(e));
+                return exit::USAGE;
+            }
+        },
+    };
     let (suites_dir, fixtures_dir) = match resolve_dirs(&args.dirs) {
         Ok(d) => d,
         Err(e) => return usage_error(e),
@@ -112,18 +130,22 @@ pub fn run(args: RunArgs) -> i32 {
         args.repeat,
         args.time_scale,
     ) {
-        Ok(c) => Arc::new(c),
+        Ok(c) => match args.cpus {
+            Some(n) => Arc::new(c.with_cpus(n as usize)),
+            None => Arc::new(c),
+        },
         Err(e) => return usage_error(format!("cannot create a temporary directory: {e}")),
     };
-    rt.block_on(run_async(args, scenarios, cfg))
+    rt.block_on(run_async(args, scenarios, cfg, adapter))
 }
 
 async fn run_async(
     args: RunArgs,
     scenarios: Vec<crate::suite::Scenario>,
     cfg: Arc<RunConfig>,
+    adapter: Arc<crate::target::Adapter>,
 ) -> i32 {
-    let targets = match super::resolve_runs(&args.targets, &args.nodes).await {
+    let targets = match super::resolve_runs_adapted(&args.targets, &args.nodes, adapter).await {
         Ok(t) => t,
         Err(e) => return usage_error(e),
     };

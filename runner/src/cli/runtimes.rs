@@ -68,6 +68,7 @@ mod tests {
             command: "/x/pm2".into(),
             version: "7.0.4".into(),
             runtime: None,
+            adapter: Default::default(),
         };
         match rt {
             None => base,

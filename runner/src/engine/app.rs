@@ -5,11 +5,10 @@ use super::ctx::{Abort, Ctx};
 use crate::suite::{EcosystemFormat, Step};
 
 impl Ctx {
-    /// `start <app.js> --name <name>` plus the flags of the app config.
+    /// `<app.js> --name <name>` plus the flags of the app config (the arguments of `start`).
     pub(super) fn start_args(&self) -> Vec<String> {
         let a = &self.sc.app;
         let mut v = vec![
-            "start".to_string(),
             self.app_script().display().to_string(),
             "--name".into(),
             a.name.clone(),
@@ -118,11 +117,12 @@ impl Ctx {
             }
             apps.push(j);
         }
-        let apps = serde_json::to_string_pretty(&apps).unwrap_or_default();
+        let doc =
+            serde_json::to_string_pretty(&serde_json::json!({ "apps": apps })).unwrap_or_default();
         let text = match format {
-            EcosystemFormat::Json => format!("{{\n\"apps\": {apps}\n}}\n"),
-            // the guide's form: a CommonJS module whose `apps` is the same list (JSON is a JS literal)
-            EcosystemFormat::Js => format!("module.exports = {{\n  apps: {apps},\n}};\n"),
+            EcosystemFormat::Json => doc,
+            // the guide's form: a CommonJS module exporting the same object (JSON is a JS literal)
+            EcosystemFormat::Js => format!("module.exports = {doc};\n"),
         };
         let file = format.file_name();
         std::fs::write(self.sb.file(file), text)

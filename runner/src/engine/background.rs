@@ -2,7 +2,7 @@
 
 use super::observed::Sample;
 use super::record;
-use crate::target::{Proc, Sandbox, parse_jlist, procs};
+use crate::target::{Proc, Sandbox, Verb, VerbError, parse_jlist_with, procs};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -62,10 +62,11 @@ pub async fn jlist(
     instance_var: &str,
     deadline: Duration,
 ) -> Result<Vec<Proc>, JlistError> {
-    match sb.run(target, &["jlist"], deadline).await {
+    match sb.run_verb(target, Verb::Jlist, &[], deadline).await {
         Ok(o) if o.timed_out => Err(JlistError::Hung(deadline.as_millis())),
-        Ok(o) => parse_jlist(&o.stdout, instance_var).ok_or(JlistError::NoArray),
-        Err(e) => Err(JlistError::Io(e.to_string())),
+        Ok(o) => parse_jlist_with(&o.stdout, instance_var, &sb.adapter).ok_or(JlistError::NoArray),
+        Err(e @ VerbError::Absent(_)) => Err(JlistError::Io(e.to_string())),
+        Err(VerbError::Io(e)) => Err(JlistError::Io(e.to_string())),
     }
 }
 

@@ -7,7 +7,7 @@ use super::ctx::{Abort, Ctx, StepSpan};
 use super::observed::DaemonKill;
 use super::record;
 use crate::suite::Step;
-use crate::target::procs;
+use crate::target::{Verb, procs};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -144,19 +144,17 @@ impl Ctx {
             Step::CaptureLogs { lines } => {
                 let n = lines.to_string();
                 let args = [
-                    "logs",
                     self.sc.app.name.as_str(),
                     "--nostream",
                     "--lines",
                     n.as_str(),
                 ];
                 let out = self
-                    .sb
-                    .run(&self.target, &args, self.scaled(30_000))
-                    .await
-                    .map_err(|e| {
-                        Abort::Error(format!("cannot run {}: {e}", self.target.display()))
-                    })?;
+                    .run_verb(Verb::Logs, &args, self.scaled(30_000))
+                    .await?;
+                if let Some(line) = out.unsupported_line() {
+                    return Err(Abort::Unsupported(format!("`logs`: {line}")));
+                }
                 self.logs = Some(format!("{}\n{}", out.stdout, out.stderr));
             }
             other => {

@@ -8,6 +8,7 @@
 mod app;
 mod background;
 pub mod checks;
+pub mod cpus;
 mod ctx;
 mod faults;
 mod http;
@@ -71,6 +72,8 @@ pub struct RunConfig {
     pub time_scale: f64,
     /// CPUs expectations are computed for.
     pub cpus: usize,
+    /// Where [`RunConfig::cpus`] came from.
+    pub cpus_source: cpus::CpuSource,
     /// Cancellation.
     pub cancel: Cancel,
     tls_dir: tempfile::TempDir,
@@ -93,10 +96,18 @@ impl RunConfig {
             cpus: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
+            cpus_source: cpus::CpuSource::Machine,
             cancel: Cancel::default(),
             tls_dir: tempfile::Builder::new().prefix("cf-tls.").tempdir()?,
             tls: OnceCell::new(),
         })
+    }
+
+    /// Checks `max`, `0` and `-N` against `n` CPUs (`--cpus N`) instead of the CPUs conform may use.
+    pub fn with_cpus(mut self, n: usize) -> Self {
+        self.cpus = n.max(1);
+        self.cpus_source = cpus::CpuSource::Flag;
+        self
     }
 
     /// A self-signed certificate and key for this run (made once with `openssl`, never committed).
@@ -308,6 +319,11 @@ pub async fn run_target(
         target: target.info(),
         machine: machine_info(),
         runtime: target.runtime.as_ref().map(crate::target::Runtime::info),
+        cpus: Some(cpus::report(
+            cfg.cpus,
+            cfg.cpus_source,
+            results.iter().map(|r| &r.figures.values),
+        )),
         started_at,
         duration_ms: t0.elapsed().as_millis() as u64,
         summary: Summary::from_results(&results),

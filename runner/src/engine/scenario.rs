@@ -171,6 +171,7 @@ pub async fn run_once(
     tokio::time::sleep(Duration::from_millis(60)).await;
     let obs = ctx.observe();
     let mut values = std::mem::take(&mut ctx.values);
+    values.extend(super::cpus::scenario_values(sc, &obs));
 
     match outcome {
         Ok(()) => {

@@ -5,6 +5,7 @@ use super::ctx::{Abort, Ctx, StepSpan};
 use super::observed::Sample;
 use crate::load::{ConnMode, LoadRun, LoadSpec, Protocol};
 use crate::suite::{LoadMode, LoadProtocol, Step};
+use crate::target::Verb;
 use std::time::Duration;
 
 /// Default deadline of one lifecycle command before `--time-scale`.
@@ -31,15 +32,15 @@ impl Ctx {
             Step::Start { args } => {
                 let mut v = self.start_args();
                 v.extend(args.iter().cloned());
-                self.cli("start", &v, CMD_MS).await?;
+                self.cli("start", Verb::Start, &v, CMD_MS).await?;
             }
             Step::StartEcosystem { only, format } => {
                 self.write_ecosystem(*format)?;
-                let mut v = vec!["start".to_string(), format.file_name().to_string()];
+                let mut v = vec![format.file_name().to_string()];
                 if let Some(o) = only {
                     v.extend(["--only".to_string(), o.clone()]);
                 }
-                self.cli("start-ecosystem", &v, CMD_MS).await?;
+                self.cli("start-ecosystem", Verb::Start, &v, CMD_MS).await?;
             }
             Step::Reload {
                 on,
@@ -53,12 +54,12 @@ impl Ctx {
                     if i > 0 && *pause_ms > 0 {
                         tokio::time::sleep(Duration::from_millis(*pause_ms)).await;
                     }
-                    let mut v = vec!["reload".to_string(), self.act_on(*on)];
+                    let mut v = vec![self.act_on(*on)];
                     if let Some(o) = only {
                         v.extend(["--only".to_string(), o.clone()]);
                     }
                     v.extend(args.iter().cloned());
-                    self.cli("reload", &v, *timeout_ms).await?;
+                    self.cli("reload", Verb::Reload, &v, *timeout_ms).await?;
                 }
             }
             Step::Restart {
@@ -70,21 +71,21 @@ impl Ctx {
                     if i > 0 && *pause_ms > 0 {
                         tokio::time::sleep(Duration::from_millis(*pause_ms)).await;
                     }
-                    let v = vec!["restart".to_string(), self.act_on(*on)];
-                    self.cli("restart", &v, CMD_MS).await?;
+                    let v = vec![self.act_on(*on)];
+                    self.cli("restart", Verb::Restart, &v, CMD_MS).await?;
                 }
             }
             Step::Stop { on } => {
-                let v = vec!["stop".to_string(), self.act_on(*on)];
-                self.cli("stop", &v, CMD_MS).await?;
+                let v = vec![self.act_on(*on)];
+                self.cli("stop", Verb::Stop, &v, CMD_MS).await?;
             }
             Step::Delete { on } => {
-                let v = vec!["delete".to_string(), self.act_on(*on)];
-                self.cli("delete", &v, CMD_MS).await?;
+                let v = vec![self.act_on(*on)];
+                self.cli("delete", Verb::Delete, &v, CMD_MS).await?;
             }
             Step::Scale { to } => {
-                let v = vec!["scale".to_string(), self.sc.app.name.clone(), to.clone()];
-                self.cli("scale", &v, CMD_MS).await?;
+                let v = vec![self.sc.app.name.clone(), to.clone()];
+                self.cli("scale", Verb::Scale, &v, CMD_MS).await?;
             }
             Step::WaitOnline { count, timeout_ms } => {
                 let n = count.resolve(self.cpus) as usize;
@@ -251,8 +252,8 @@ impl Ctx {
                     }),
                 );
             }
-            Step::StopDuringRequests(b) => self.act_during_requests(b, "stop").await?,
-            Step::ReloadDuringRequests(b) => self.act_during_requests(b, "reload").await?,
+            Step::StopDuringRequests(b) => self.act_during_requests(b, Verb::Stop).await?,
+            Step::ReloadDuringRequests(b) => self.act_during_requests(b, Verb::Reload).await?,
             Step::AwaitRequest { name } => {
                 let h = self
                     .slow

@@ -4,6 +4,7 @@
 use super::ctx::{Abort, Ctx};
 use super::steps::fixture_protocol;
 use crate::suite::Burst;
+use crate::target::Verb;
 use std::time::Duration;
 
 impl Ctx {
@@ -12,7 +13,7 @@ impl Ctx {
     pub(super) async fn act_during_requests(
         &mut self,
         burst: &Burst,
-        verb: &str,
+        verb: Verb,
     ) -> Result<(), Abort> {
         let (port, proto) = (self.port, fixture_protocol(&self.sc.fixture));
         let (path, timeout, every) = (
@@ -45,8 +46,12 @@ impl Ctx {
             }
         })
         .await;
-        let v = vec![verb.to_string(), self.sc.app.name.clone()];
-        let out = self.cli(verb, &v, burst.command_timeout_ms).await;
+        let v = vec![self.sc.app.name.clone()];
+        let kind = match verb {
+            Verb::Reload => "reload",
+            _ => "stop",
+        };
+        let out = self.cli(kind, verb, &v, burst.command_timeout_ms).await;
         let _ = stop_tx.send(true);
         let handles = firing.await.unwrap_or_default();
         let mut results = Vec::new();

@@ -6,7 +6,7 @@ use super::ctx::{Abort, Ctx, StepSpan};
 use super::observed::Snapshot;
 use super::steps::{CMD_MS, failed};
 use crate::suite::ActOn;
-use crate::target::{CmdOutput, Proc};
+use crate::target::{CmdOutput, Proc, Verb, VerbError};
 
 impl Ctx {
     /// The CLI argument naming what a step acts on.
@@ -18,21 +18,40 @@ impl Ctx {
         }
     }
 
-    /// Runs one target command as step `kind`, recording its span and exit code.
+    /// Runs one target verb as the adapter spells it: a verb the adapter declares absent is
+    /// `unsupported`, a target that cannot be run an `error`.
+    pub(super) async fn run_verb(
+        &self,
+        verb: Verb,
+        rest: &[&str],
+        deadline: std::time::Duration,
+    ) -> Result<CmdOutput, Abort> {
+        match self.sb.run_verb(&self.target, verb, rest, deadline).await {
+            Ok(o) => Ok(o),
+            Err(e @ VerbError::Absent(_)) => Err(Abort::Unsupported(e.to_string())),
+            Err(VerbError::Io(e)) => Err(Abort::Error(format!(
+                "cannot run {}: {e}",
+                self.target.display()
+            ))),
+        }
+    }
+
+    /// Runs one target verb (`rest` after it) as step `kind`, recording its span and exit code; a
+    /// verb the target lacks (adapter `false`, or its "unknown command" answer) is `unsupported`.
     pub(super) async fn cli(
         &mut self,
         kind: &str,
-        args: &[String],
+        verb: Verb,
+        rest: &[String],
         deadline_ms: u64,
     ) -> Result<CmdOutput, Abort> {
         let start = self.now();
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let argv: Vec<&str> = rest.iter().map(String::as_str).collect();
+        let args: Vec<String> = std::iter::once(self.sb.adapter.name_of(verb).to_string())
+            .chain(rest.iter().cloned())
+            .collect();
         let deadline = self.scaled(deadline_ms);
-        let out = self
-            .sb
-            .run(&self.target, &argv, deadline)
-            .await
-            .map_err(|e| Abort::Error(format!("cannot run {}: {e}", self.target.display())))?;
+        let out = self.run_verb(verb, &argv, deadline).await?;
         let end = self.now();
         self.spans.push(StepSpan {
             kind: kind.to_string(),

@@ -30,6 +30,12 @@ pub(crate) fn render(report: &RunReport) -> Result<String, quick_junit::Serializ
         if let Some(rt) = &report.runtime {
             s.add_property(Property::new("runtime", rt.describe()));
         }
+        if let Some(c) = &report.cpus {
+            s.add_property(Property::new("cpus", c.describe()));
+        }
+        if let Some(a) = &report.target.adapter {
+            s.add_property(Property::new("adapter", a.as_str()));
+        }
     }
     junit.add_test_suites(suites);
     junit.to_string()

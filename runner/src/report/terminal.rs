@@ -128,7 +128,12 @@ fn counts_text(counts: &std::collections::BTreeMap<String, u64>) -> String {
 }
 
 fn is_must_failure(r: &ScenarioResult) -> bool {
-    r.level == Level::Must && matches!(r.verdict, Verdict::Fail | Verdict::Error | Verdict::Flaky)
+    // the same MUSTs as `Summary::must_failures` and the exit code: unsupported ones too
+    r.level == Level::Must
+        && matches!(
+            r.verdict,
+            Verdict::Fail | Verdict::Error | Verdict::Flaky | Verdict::Unsupported
+        )
 }
 
 /// The end-of-run summary: counts by verdict and level, then the MUST failures, then the outcome line.
@@ -143,6 +148,12 @@ pub fn summary_text(report: &RunReport) -> String {
     );
     if let Some(rt) = &report.runtime {
         out.push_str(&format!("on {} ({})\n", rt.describe(), rt.command));
+    }
+    if let Some(c) = &report.cpus {
+        out.push_str(&format!("cpus: {}\n", c.describe()));
+    }
+    if let Some(a) = &report.target.adapter {
+        out.push_str(&format!("adapter: {a}\n"));
     }
     for v in Verdict::ALL {
         if let Some(n) = summary.by_verdict.get(v.as_str()) {

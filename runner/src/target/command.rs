@@ -23,20 +23,40 @@ pub struct CmdOutput {
 }
 
 impl CmdOutput {
-    /// The line saying the target does not know an option or argument, if any.
+    /// The line saying the target does not know an option, an argument or the command itself, if
+    /// any (the contract's "unsupported" messages: commander's `unknown option`/`unknown command`,
+    /// clap's `unexpected argument`/`unrecognized subcommand`, PM2's `Command not found`). A command
+    /// is only taken as unknown when the target also exited non-zero.
     pub fn unsupported_line(&self) -> Option<String> {
+        let failed = self.code.is_some_and(|c| c != 0);
         self.stderr
             .lines()
             .chain(self.stdout.lines())
             .find_map(|l| {
                 let low = l.to_ascii_lowercase();
-                (low.contains("unknown option")
-                    || low.contains("unexpected argument")
-                    || low.contains("unrecognized option"))
-                .then(|| l.trim().to_string())
+                let option = UNKNOWN_OPTION.iter().any(|p| low.contains(p));
+                // `sh: 1: node: command not found` is a missing program, not a missing verb
+                let command = UNKNOWN_COMMAND.iter().any(|p| low.contains(p))
+                    && !low.contains(": command not found");
+                (option || (failed && command)).then(|| l.trim().to_string())
             })
     }
 }
+
+/// Phrases (lower case) by which a target rejects an option or argument.
+pub const UNKNOWN_OPTION: [&str; 3] = [
+    "unknown option",
+    "unexpected argument",
+    "unrecognized option",
+];
+
+/// Phrases (lower case) by which a target rejects a command, with a non-zero exit.
+pub const UNKNOWN_COMMAND: [&str; 4] = [
+    "unknown command",
+    "unrecognized subcommand",
+    "command not found",
+    "invalid command",
+];
 
 fn spawn_reader<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     r: Option<R>,
@@ -117,11 +137,33 @@ mod tests {
     #[case("error: unknown option `--wait-ready'", true)]
     #[case("error: unexpected argument '--frob' found", true)]
     #[case("[PM2][ERROR] Script not found: /x.js", false)]
+    #[case("error: unknown command 'scale'", true)]
+    #[case("error: unrecognized subcommand 'scale'", true)]
+    #[case("[PM2][ERROR] Command not found", true)]
+    // pm2 7.0.4's own words for `pm2 resize app 3` (stdout, exit 1), colours and all
+    #[case(
+        "\u{1b}[31m[PM2][ERROR] \u{1b}[39m\u{1b}[1mCommand not found\u{1b}[22m",
+        true
+    )]
+    #[case("sh: 1: node: command not found", false)]
     fn unsupported_lines(#[case] stderr: &str, #[case] found: bool) {
         let o = CmdOutput {
             stderr: stderr.to_string(),
+            code: Some(1),
             ..CmdOutput::default()
         };
         assert_eq!(o.unsupported_line().is_some(), found);
+    }
+
+    #[test]
+    fn an_unknown_command_needs_a_failing_exit() {
+        let o = CmdOutput {
+            stdout: "[PM2][ERROR] Command not found".into(),
+            code: Some(0),
+            ..CmdOutput::default()
+        };
+        assert_eq!(o.unsupported_line(), None);
+        let o = CmdOutput { code: Some(1), ..o };
+        assert!(o.unsupported_line().is_some());
     }
 }

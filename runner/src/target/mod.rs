@@ -6,7 +6,11 @@
 //! deadlines; [`procs`] finds and kills by pid whatever a scenario left behind. [`node`] resolves
 //! `--node` into a [`Runtime`]; [`Target::on`] pairs a target with one (the targets × runtimes matrix).
 
+pub mod adapter;
 mod command;
+pub mod contract;
+#[cfg(test)]
+mod contract_doc;
 mod fetch_runtime;
 mod jlist;
 pub mod live;
@@ -16,10 +20,12 @@ pub mod ports;
 pub mod procs;
 mod sandbox;
 
+pub use adapter::{Adapter, AdapterError};
 pub use command::{CmdOutput, run_command};
-pub use jlist::{Proc, parse_jlist};
+pub use contract::{JlistField, Verb};
+pub use jlist::{Proc, parse_jlist, parse_jlist_with};
 pub use node::{Runtime, RuntimeKind};
-pub use sandbox::Sandbox;
+pub use sandbox::{Sandbox, VerbError};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -63,6 +69,8 @@ pub struct Target {
     pub version: String,
     /// The runtime: chosen by `--node` (then first on the sandbox's PATH), or the `node` on PATH.
     pub runtime: Option<Runtime>,
+    /// How it differs from PM2 (`--adapter`); PM2's contract as is by default.
+    pub adapter: std::sync::Arc<Adapter>,
 }
 
 impl Target {
@@ -72,6 +80,7 @@ impl Target {
             label: self.label.clone(),
             command: self.command.display().to_string(),
             version: self.version.clone(),
+            adapter: self.adapter.file.as_ref().map(|f| f.display().to_string()),
         }
     }
 
@@ -87,6 +96,7 @@ impl Target {
     /// A fresh sandbox whose PATH starts with the `--node` runtime, when one was chosen.
     pub fn sandbox(&self) -> std::io::Result<Sandbox> {
         let mut sb = Sandbox::new()?;
+        sb.adapter = self.adapter.clone();
         if let Some(rt) = self.runtime.as_ref().filter(|r| r.requested.is_some()) {
             sb.path_prefix = Some(rt.bin_dir.clone());
         }
@@ -104,6 +114,14 @@ pub fn is_executable(p: &Path) -> bool {
 
 /// Resolves a `--target` argument (`None` = the `refpm` next to the running `conform`).
 pub async fn resolve(spec: Option<&str>) -> Result<Target, TargetError> {
+    resolve_adapted(spec, std::sync::Arc::default()).await
+}
+
+/// As [`resolve`], for a target driven through an adapter (`--adapter`).
+pub async fn resolve_adapted(
+    spec: Option<&str>,
+    adapter: std::sync::Arc<Adapter>,
+) -> Result<Target, TargetError> {
     let command = match spec {
         None => {
             let exe = std::env::current_exe()?;
@@ -131,7 +149,7 @@ pub async fn resolve(spec: Option<&str>) -> Result<Target, TargetError> {
         return Err(TargetError::NotFound(command.display().to_string()));
     }
     let command = std::fs::canonicalize(&command).unwrap_or(command);
-    let version = probe_version(&command).await;
+    let version = probe_version(&command, &adapter).await;
     let base = command
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -143,6 +161,7 @@ pub async fn resolve(spec: Option<&str>) -> Result<Target, TargetError> {
         command,
         version,
         runtime: node::on_path().await,
+        adapter,
     })
 }
 
@@ -190,12 +209,13 @@ fn which(name: &str) -> Option<PathBuf> {
 }
 
 /// Runs `<target> --version` in a throwaway home (PM2 spawns a daemon even for that), then kills it.
-async fn probe_version(command: &Path) -> String {
-    let Ok(sb) = Sandbox::new() else {
+async fn probe_version(command: &Path, adapter: &std::sync::Arc<Adapter>) -> String {
+    let Ok(mut sb) = Sandbox::new() else {
         return String::new();
     };
+    sb.adapter = adapter.clone();
     let out = sb
-        .run(command, &["--version"], Duration::from_secs(20))
+        .run_verb(command, Verb::Version, &[], Duration::from_secs(20))
         .await;
     let _ = sb.cleanup(command, &[]).await;
     match out {

@@ -1,9 +1,23 @@
 //! One scenario's sandbox: a fresh short `PM2_HOME`, a scrubbed environment, commands with deadlines,
 //! and the clean-up that leaves nothing running.
 
+use super::adapter::{Adapter, Argv};
+use super::contract::Verb;
 use super::{CmdOutput, procs, run_command};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Why a verb did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum VerbError {
+    /// The adapter file says the target has no such verb.
+    #[error("the adapter file declares no `{0}` verb for this target")]
+    Absent(&'static str),
+    /// The target could not be run.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
 
 /// A scenario's home directory (also its `HOME`, working directory and file area).
 #[derive(Debug)]
@@ -13,6 +27,8 @@ pub struct Sandbox {
     pub vars: Vec<(String, String)>,
     /// A directory put first on PATH (the `--node` runtime's `node`).
     pub path_prefix: Option<PathBuf>,
+    /// How the target spells its verbs and `jlist` (PM2's way unless `--adapter` says otherwise).
+    pub adapter: Arc<Adapter>,
 }
 
 impl Sandbox {
@@ -24,6 +40,7 @@ impl Sandbox {
             dir,
             vars: Vec::new(),
             path_prefix: None,
+            adapter: Arc::default(),
         })
     }
 
@@ -61,10 +78,30 @@ impl Sandbox {
         run_command(program, args, self.path(), &self.env(), deadline).await
     }
 
+    /// Runs one verb of the target as the adapter spells it (`rest` follows the verb's name); a verb
+    /// the adapter declares absent is [`VerbError::Absent`].
+    pub async fn run_verb(
+        &self,
+        target: &Path,
+        verb: Verb,
+        rest: &[&str],
+        deadline: Duration,
+    ) -> Result<CmdOutput, VerbError> {
+        match self.adapter.argv(verb, rest) {
+            Argv::Absent(v) => Err(VerbError::Absent(v.key())),
+            Argv::Run(argv) => {
+                let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+                Ok(self.run(target, &argv, deadline).await?)
+            }
+        }
+    }
+
     /// `<target> kill`, then SIGKILL by pid of every live process of this home or in `extra`.
     /// Returns the pids that had to be killed (leftovers).
     pub async fn cleanup(&self, target: &Path, extra: &[u32]) -> Vec<u32> {
-        let _ = self.run(target, &["kill"], Duration::from_secs(20)).await;
+        let _ = self
+            .run_verb(target, Verb::Kill, &[], Duration::from_secs(20))
+            .await;
         let mut leftovers = Vec::new();
         // a daemon may take a moment to reap its children after `kill` returns
         let deadline = std::time::Instant::now() + Duration::from_millis(1500);

@@ -34,6 +34,40 @@ pub fn target() -> PathBuf {
     pm2
 }
 
+/// `conform run --target T --suites DIR --fixtures <workspace>/fixtures --report-dir R` plus `extra`.
+pub fn conform_run_cmd(
+    target: &Path,
+    suites: &Path,
+    reports: &Path,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut c = std::process::Command::new(conform_bin());
+    c.arg("run")
+        .arg("--target")
+        .arg(target)
+        .arg("--suites")
+        .arg(suites)
+        .arg("--fixtures")
+        .arg(workspace().join("fixtures"))
+        .arg("--report-dir")
+        .arg(reports)
+        .args(extra);
+    c
+}
+
+/// [`conform_run_cmd`], waited for (10 minutes at most).
+pub fn run_conform(
+    target: &Path,
+    suites: &Path,
+    reports: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    assert_cmd::Command::from_std(conform_run_cmd(target, suites, reports, extra))
+        .timeout(Duration::from_secs(600))
+        .output()
+        .expect("run conform")
+}
+
 /// A temporary directory holding `files` (relative path → text).
 pub fn temp_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()

@@ -1,26 +1,14 @@
 //! A `conform run` killed with SIGKILL cannot clean up: the next run finds what it left (through the
 //! live-sandbox entries in the state directory) and kills it by pid.
 
-use crate::common::{
-    conform_bin, one_scenario, target, temp_tree, wait_until, with_env, workspace,
-};
+use crate::common::{conform_run_cmd, one_scenario, target, temp_tree, wait_until, with_env};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn conform(state: &Path, suites: &Path, reports: &Path, extra: &[&str]) -> Command {
-    let mut c = Command::new(conform_bin());
-    c.arg("run")
-        .arg("--target")
-        .arg(target())
-        .arg("--suites")
-        .arg(suites)
-        .arg("--fixtures")
-        .arg(workspace().join("fixtures"))
-        .arg("--report-dir")
-        .arg(reports)
-        .args(extra)
-        .env("CONFORM_STATE_DIR", state)
+    let mut c = conform_run_cmd(&target(), suites, reports, extra);
+    c.env("CONFORM_STATE_DIR", state)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -2,6 +2,7 @@ mod app;
 mod bad_input;
 mod bench;
 mod common;
+mod contract;
 mod installed;
 mod killed_run;
 mod node_matrix;

@@ -3,26 +3,14 @@
 //! left after any of them.
 
 use crate::common::{
-    assert_no_leftovers, conform_bin, one_scenario, results, target, temp_tree, wait_until,
-    with_env, workspace,
+    assert_no_leftovers, conform_bin, one_scenario, results, run_conform, target, temp_tree,
+    wait_until, with_env, workspace,
 };
 use assert_cmd::Command;
 use std::time::Duration;
 
 fn run(suites: &std::path::Path, reports: &std::path::Path) -> std::process::Output {
-    Command::new(conform_bin())
-        .arg("run")
-        .arg("--target")
-        .arg(target())
-        .arg("--suites")
-        .arg(suites)
-        .arg("--fixtures")
-        .arg(workspace().join("fixtures"))
-        .arg("--report-dir")
-        .arg(reports)
-        .timeout(Duration::from_secs(120))
-        .output()
-        .expect("run conform")
+    run_conform(&target(), suites, reports, &[])
 }
 
 #[test]

@@ -41,11 +41,10 @@ fn wrk(port: u16, secs: u32, close: bool) -> f64 {
 }
 
 fn cpu_secs_self() -> f64 {
-    // SAFETY: getrusage fills the struct it is given.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(ru.ru_utime) + t(ru.ru_stime)
+    use nix::sys::resource::{UsageWho, getrusage};
+    let ru = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
+    let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+    t(ru.user_time()) + t(ru.system_time())
 }
 
 fn cpu_secs_of(pid: u32) -> f64 {
@@ -133,10 +132,18 @@ async fn node_rate(policy: LbPolicy, close: bool) -> Run {
     .unwrap();
     assert_eq!(line.trim(), "ready");
     let pid = child.id().unwrap();
-    let run = measure(port, close, || cpu_secs_of(pid), &children_of(pid)).await;
-    // Killing the primary closes the workers' channels: they exit.
+    let workers = children_of(pid);
+    let run = measure(port, close, || cpu_secs_of(pid), &workers).await;
+    // Killing the primary closes the workers' channels: they exit (waited for, with a deadline).
     let _ = child.kill().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while workers.iter().any(|w| osfacts::alive(*w)) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node workers outlived their primary"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     run
 }
 

@@ -4,6 +4,9 @@
 use serde_json::json;
 
 use super::harness::*;
+
+/// Poll interval of the deadline loops.
+const POLL: std::time::Duration = std::time::Duration::from_millis(5);
 use crate::cluster::{LbPolicy, WorkerEvent};
 
 /// A worker at its `maxConnections` (1, held by the test) answers `accepted:false` to every `newconn`.
@@ -125,15 +128,23 @@ async fn concurrent_load_through_a_reload_loses_no_connection() {
     let (_b, mut r_b) = rig.spawn(&app, &[port.to_string()], "load", Some(LbPolicy::Rr));
     wait_msg(&mut r_old, "ready", |v| v == "ready").await;
     wait_msg(&mut r_b, "ready", |v| v == "ready").await;
-    // 16 clients send new-connection requests until the reload is over (bounded count).
+    // 16 clients send new-connection requests until the reload is over (bounded count); they count
+    // the answers of the replacement once its pid is known.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let new_pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let by_new = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let clients: Vec<_> = (0..16)
         .map(|_| {
-            let stop = stop.clone();
+            let (stop, new_pid, by_new) = (stop.clone(), new_pid.clone(), by_new.clone());
             tokio::spawn(async move {
                 let mut bodies = Vec::new();
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) && bodies.len() < 2000 {
-                    bodies.push(http_get(port, "/").await);
+                    let body = http_get(port, "/").await;
+                    let pid = new_pid.load(std::sync::atomic::Ordering::Relaxed);
+                    if pid != 0 && body.as_deref().ok() == Some(pid.to_string().as_str()) {
+                        by_new.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    bodies.push(body);
                 }
                 bodies
             })
@@ -141,10 +152,20 @@ async fn concurrent_load_through_a_reload_loses_no_connection() {
         .collect();
     // Replace one worker while the load runs.
     let (new, mut r_new) = rig.spawn(&app, &[port.to_string()], "load", Some(LbPolicy::Rr));
+    new_pid.store(new.pid(), std::sync::atomic::Ordering::Relaxed);
     wait_msg(&mut r_new, "ready", |v| v == "ready").await;
     old.disconnect().unwrap();
     assert_eq!(wait_exit(&mut r_old).await, (Some(0), None));
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The load goes on after the old worker left until the replacement answered 10 more requests.
+    let target = by_new.load(std::sync::atomic::Ordering::Relaxed) + 10;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while by_new.load(std::sync::atomic::Ordering::Relaxed) < target {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the replacement answered nothing"
+        );
+        tokio::time::sleep(POLL).await;
+    }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut served = std::collections::HashMap::<String, usize>::new();
     for c in clients {
@@ -170,9 +191,15 @@ async fn a_sole_full_worker_gets_the_connection_once_it_has_room() {
         .await
         .unwrap();
     wait_msg(&mut rr, "held connection", |v| v == "connection").await;
-    // Refused while the worker is full: the connection must wait, not be dropped.
+    // Refused while the worker is full: the connection must wait, not be dropped. Once the worker
+    // refused it twice (so it was retried after a refusal), it must still be pending.
     let get = tokio::spawn(http_get(port, "/"));
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while rig.balancer.refusals() < 2 {
+        assert!(!get.is_finished(), "answered while the worker is full");
+        assert!(tokio::time::Instant::now() < deadline, "never refused");
+        tokio::time::sleep(POLL).await;
+    }
     assert!(!get.is_finished());
     drop(held);
     assert_eq!(get.await.unwrap().unwrap(), "refuser");

@@ -58,19 +58,24 @@ async fn reload_keeps_the_listening_socket_and_release_closes_it() {
     let port = free_port();
     let (old, mut rx_old) = rig.spawn(&app, &[port.to_string()], "rl", Some(LbPolicy::Rr));
     wait_msg(&mut rx_old, "ready old", |v| v == "ready").await;
-    // Connections keep being served while the old worker is replaced.
-    let load = tokio::spawn(async move {
-        let mut bodies = Vec::new();
-        for _ in 0..30 {
-            bodies.push(http_get(port, "/").await);
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Connections keep being served while the old worker is replaced (one client, back to back,
+    // until the old worker is gone; bounded count).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let mut bodies = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && bodies.len() < 5000 {
+                bodies.push(http_get(port, "/").await);
+            }
+            bodies
         }
-        bodies
     });
     let (new, mut rx_new) = rig.spawn(&app, &[port.to_string()], "rl", Some(LbPolicy::Rr));
     wait_msg(&mut rx_new, "ready new", |v| v == "ready").await;
     old.disconnect().unwrap();
     assert_eq!(wait_exit(&mut rx_old).await, (Some(0), None));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let bodies = load.await.unwrap();
     let errors: Vec<_> = bodies.iter().filter(|b| b.is_err()).collect();
     assert!(errors.is_empty(), "{errors:?}");
@@ -231,8 +236,11 @@ async fn children_inherit_only_stdio_and_the_channel() {
         .unwrap();
     // And an fd this process holds without close-on-exec, as an inherited one would be.
     let (loose, _peer) = crate::node_ipc::sys::socketpair().unwrap();
-    // SAFETY: clearing FD_CLOEXEC on a descriptor we own.
-    unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&loose), libc::F_SETFD, 0) };
+    nix::fcntl::fcntl(
+        &loose,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .expect("clear FD_CLOEXEC");
     for (ipc, want) in [
         (false, vec!["0", "1", "2"]),
         (true, vec!["0", "1", "2", "3"]),

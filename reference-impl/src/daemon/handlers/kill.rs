@@ -7,9 +7,8 @@ use tokio::task::JoinSet;
 use super::super::Daemon;
 use super::super::host::Host;
 use super::operate::delete_proc;
-use crate::protocol::Response;
 
-/// Stops and removes everything; no autorestart happens from now on.
+/// Stops and removes everything; no autorestart happens from now on. Returns how many there were.
 pub async fn stop_everything(d: &Arc<Daemon>) -> usize {
     d.set_killing();
     let ids: Vec<u32> = d.table().jobs.keys().copied().collect();
@@ -29,16 +28,4 @@ pub async fn stop_everything(d: &Arc<Daemon>) -> usize {
     }
     while set.join_next().await.is_some() {}
     ids.len()
-}
-
-/// Handles `kill`.
-pub async fn kill(d: &Arc<Daemon>) -> Response {
-    let n = stop_everything(d).await;
-    let mut r = Response::ok();
-    if n == 0 {
-        r.err("[PM2][WARN] No process found");
-    }
-    r.out("[PM2] [v] All Applications Stopped");
-    r.out("[PM2] [v] PM2 Daemon Stopped");
-    r
 }

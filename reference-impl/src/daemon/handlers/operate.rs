@@ -1,5 +1,5 @@
 //! stop / restart / reload / delete over resolved ids (PM2's `_operate`): target resolution, messages,
-//! concurrency (`--parallel`), first failure aborts.
+//! concurrency (`--parallel`), first failure aborts. Apps it finds missing are returned, not started.
 
 use std::sync::Arc;
 
@@ -11,16 +11,27 @@ use super::super::job::JobError;
 use super::super::lifecycle::{restart_proc, stop_proc};
 use super::super::reload::{ReloadOutcome, reload_proc};
 use crate::config::AppSpec;
-use crate::protocol::{Response, Target, TargetRequest, Verb};
+use crate::protocol::reply::ReloadWarning;
+use crate::protocol::{Event, Report, Target, TargetRequest, Verb};
 
-/// Resolves the target and runs the action; fills the response like PM2's CLI.
-pub async fn operate(d: &Arc<Daemon>, action: Verb, req: TargetRequest) -> Response {
-    let mut r = Response::ok();
+/// What `operate` did, and the apps of a config file it found missing (for the caller to start).
+pub struct Operated {
+    /// What happened.
+    pub report: Report,
+    /// Apps of a config file with no process (restart/reload start them, as PM2 does).
+    pub missing: Vec<AppSpec>,
+}
+
+/// Resolves the target and runs the action on each id (the process records are the caller's).
+pub async fn operate(d: &Arc<Daemon>, action: Verb, req: TargetRequest) -> Operated {
+    let mut r = Report::default();
+    let mut missing = vec![];
     match req.target {
         Target::Name(target) => {
             let ids = d.table().resolve(&target);
             if ids.is_empty() {
-                return not_found(&target);
+                r.fail(Event::NotFound { target });
+                return Operated { report: r, missing };
             }
             if req.update_env && matches!(action, Verb::Restart | Verb::Reload) {
                 let mut t = d.table();
@@ -33,12 +44,11 @@ pub async fn operate(d: &Arc<Daemon>, action: Verb, req: TargetRequest) -> Respo
             run_ids(d, action, &target, ids, req.parallel, &mut r).await;
         }
         Target::Apps(apps) => {
-            let mut to_start = vec![];
             for app in apps {
                 let ids = d.table().ids_named(&app.name);
                 if ids.is_empty() {
                     if matches!(action, Verb::Restart | Verb::Reload) {
-                        to_start.push(app);
+                        missing.push(app);
                     }
                     continue;
                 }
@@ -47,48 +57,15 @@ pub async fn operate(d: &Arc<Daemon>, action: Verb, req: TargetRequest) -> Respo
                 }
                 let name = app.name.clone();
                 if !run_ids(d, action, &name, ids, req.parallel, &mut r).await {
-                    return r;
+                    return Operated {
+                        report: r,
+                        missing: vec![],
+                    };
                 }
-            }
-            if !to_start.is_empty() {
-                let names: Vec<&str> = to_start.iter().map(|a| a.name.as_str()).collect();
-                r.err(format!(
-                    "[PM2][WARN] Applications {} not running, starting...",
-                    names.join(", ")
-                ));
-                let sub = start_boxed(
-                    d,
-                    crate::protocol::StartRequest {
-                        apps: to_start,
-                        force: false,
-                        from_file: true,
-                        caller_env: req.caller_env,
-                    },
-                )
-                .await;
-                r.lines.extend(sub.lines);
-                r.code = r.code.max(sub.code);
             }
         }
     }
-    if action != Verb::Reload {
-        r.list = Some(d.jlist());
-    }
-    r
-}
-
-/// PM2's "not found" for a target string.
-pub fn not_found(target: &str) -> Response {
-    if target == "all" {
-        return Response::error("[PM2][WARN] No process found");
-    }
-    if target.parse::<u32>().is_ok() {
-        // PM2 7.0.4 prints the daemon's message for an unknown id.
-        return Response::error(format!("[PM2][ERROR] {target} : id unknown"));
-    }
-    Response::error(format!(
-        "[PM2][ERROR] Process or Namespace {target} not found"
-    ))
+    Operated { report: r, missing }
 }
 
 /// Applies a config file's new settings to running processes (not instances/exec_mode, like PM2).
@@ -121,14 +98,13 @@ async fn run_ids(
     label: &str,
     ids: Vec<u32>,
     parallel: Option<usize>,
-    r: &mut Response,
+    r: &mut Report,
 ) -> bool {
-    let shown: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-    r.out(format!(
-        "[PM2] Applying action {} on app [{label}](ids: [ {} ])",
-        action.rpc(),
-        shown.join(", ")
-    ));
+    r.push(Event::Applying {
+        verb: action,
+        label: label.to_string(),
+        ids: ids.clone(),
+    });
     let limit = match (action, parallel) {
         (_, Some(n)) => n.max(1),
         (Verb::Delete, None) => 10,
@@ -154,13 +130,14 @@ async fn run_ids(
             match res {
                 Ok((name, warning)) => {
                     if let Some(w) = warning {
-                        r.err(w);
+                        r.push(Event::ReloadWarning(w));
                     }
-                    r.out(format!("[PM2] [{name}]({id}) \u{2713}"));
+                    r.push(Event::Done { name, id });
                 }
                 Err(e) => {
-                    r.err(format!("[PM2][ERROR] {e}"));
-                    r.code = 1;
+                    r.fail(Event::Failed {
+                        message: e.to_string(),
+                    });
                     failed = true;
                 }
             }
@@ -172,7 +149,11 @@ async fn run_ids(
     true
 }
 
-async fn one(d: &Arc<Daemon>, action: Verb, id: u32) -> Result<(String, Option<String>), JobError> {
+async fn one(
+    d: &Arc<Daemon>,
+    action: Verb,
+    id: u32,
+) -> Result<(String, Option<ReloadWarning>), JobError> {
     let (lock, name) = {
         let t = d.table();
         let p = t.jobs.get(&id).ok_or(JobError::UnknownId(id))?;
@@ -212,14 +193,6 @@ pub async fn delete_proc(d: &Arc<Daemon>, id: u32) -> Result<(), JobError> {
     drop(t);
     d.bump();
     res
-}
-
-/// `start` behind a box (start and operate call each other).
-fn start_boxed(
-    d: &Arc<Daemon>,
-    req: crate::protocol::StartRequest,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send + '_>> {
-    Box::pin(super::start::start(d, req))
 }
 
 /// Releases an app's listening sockets once none of its processes is up (stopped apps free their ports).

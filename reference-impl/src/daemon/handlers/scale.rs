@@ -9,10 +9,10 @@ use super::super::lifecycle::wait_started;
 use super::operate::delete_proc;
 use super::start::create;
 use crate::instances::MAX_INSTANCES;
-use crate::protocol::{Response, ScaleRequest};
+use crate::protocol::{Event, Report, ScaleRequest};
 
 /// Handles `scale`.
-pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
+pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Report {
     let (ids, first, by_value) = {
         let t = d.table();
         let abs = crate::home::absolutise(std::path::Path::new(&req.name));
@@ -42,27 +42,28 @@ pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
         (ids, first, by_value)
     };
     let Some((spec, caller_env, unique_id, instances)) = first else {
-        return Response::error(format!("[PM2][ERROR] Application {} not found", req.name));
+        return Report::failure(Event::AppNotFound { name: req.name });
     };
     let relative = req.spec.contains('+');
     let Ok(n) = req.spec.trim().trim_start_matches('+').parse::<i64>() else {
-        return Response::error("[PM2][ERROR] Nothing to do");
+        return Report::failure(Event::NothingToDo);
     };
     let delta = if relative { n } else { n - ids.len() as i64 };
     if delta == 0 || n < 0 {
-        return Response::error("[PM2][ERROR] Nothing to do");
+        return Report::failure(Event::NothingToDo);
     }
     if ids.len() as i64 + delta > MAX_INSTANCES {
-        return Response::error(format!(
-            "[PM2][ERROR] scale: {} instances is more than the limit of {MAX_INSTANCES}",
-            ids.len() as i64 + delta
-        ));
+        return Report::failure(Event::TooManyInstances {
+            asked: ids.len() as i64 + delta,
+            limit: MAX_INSTANCES,
+            scale: true,
+        });
     }
-    let mut r = Response::ok();
+    let mut r = Report::default();
     if delta > 0 {
         let mut created = vec![];
         for _ in 0..delta {
-            r.out("[PM2] Scaling up application");
+            r.push(Event::ScalingUp);
             let (ids, errors) = create(
                 d,
                 &spec,
@@ -73,8 +74,7 @@ pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
             );
             created.extend(ids);
             for e in errors {
-                r.err(format!("[PM2][ERROR] Process failed to launch: {e}"));
-                r.code = 1;
+                r.fail(Event::LaunchFailed { errors: vec![e] });
             }
         }
         wait_started(d, &created).await;
@@ -84,12 +84,16 @@ pub async fn scale(d: &Arc<Daemon>, req: ScaleRequest) -> Response {
             let Some(lock) = lock else { continue };
             let _g = lock.lock().await;
             if let Err(e) = delete_proc(d, *id).await {
-                r.err(format!("[PM2][ERROR] {e}"));
-                r.code = 1;
+                r.fail(Event::Failed {
+                    message: e.to_string(),
+                });
             }
-            r.out(format!("[PM2] [{}]({id}) \u{2713}", spec.name));
+            r.push(Event::Done {
+                name: spec.name.clone(),
+                id: *id,
+            });
         }
     }
-    r.list = Some(d.jlist());
+    r.processes = Some(d.jlist());
     r
 }

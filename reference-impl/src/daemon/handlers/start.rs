@@ -8,21 +8,21 @@ use super::super::Daemon;
 use super::super::host::Host;
 use super::super::job::{Job, JobInit, Launch};
 use super::super::lifecycle::wait_started;
-use super::super::spawn::launch;
+use super::super::supervise::launch;
 use super::super::table::{Status, now_ms, uuid_v4};
 use super::operate::operate;
 use crate::config::AppSpec;
 use crate::home::sanitize_name;
 use crate::instances::{MAX_INSTANCES, resolve, usable_cpus};
-use crate::protocol::{Response, StartRequest, Target, TargetRequest, Verb};
+use crate::protocol::{Event, Report, StartRequest, Target, TargetRequest, Verb};
 
-/// Restarts `target` as `start` does for apps that already exist, adding its lines to `r`; false (with
-/// `r.code` set) when the restart failed.
+/// Restarts `target` as `start` does for apps that already exist, adding what happened to `r`;
+/// false when the restart failed. Apps deleted meanwhile are created anew.
 async fn restart(
     d: &Arc<Daemon>,
     target: Target,
     caller_env: &BTreeMap<String, String>,
-    r: &mut Response,
+    r: &mut Report,
 ) -> bool {
     let sub = operate(
         d,
@@ -35,14 +35,22 @@ async fn restart(
         },
     )
     .await;
-    r.lines.extend(sub.lines);
-    r.code = sub.code;
-    sub.code == 0
+    r.extend(sub.report);
+    if r.failed {
+        return false;
+    }
+    for app in sub.missing {
+        if let Err(e) = prepare(d, app, caller_env, r).await {
+            r.fail(e);
+            return false;
+        }
+    }
+    true
 }
 
 /// Handles `start`.
-pub async fn start(d: &Arc<Daemon>, req: StartRequest) -> Response {
-    let mut r = Response::ok();
+pub async fn start(d: &Arc<Daemon>, req: StartRequest) -> Report {
+    let mut r = Report::default();
     for app in req.apps {
         let existing: Vec<(u32, Status, bool)> = {
             let t = d.table();
@@ -65,8 +73,7 @@ pub async fn start(d: &Arc<Daemon>, req: StartRequest) -> Response {
                 .iter()
                 .any(|e| !matches!(e.1, Status::Stopped | Status::Errored))
             {
-                r.err("[PM2][ERROR] Script already launched, add -f option to force re-execution");
-                r.code = 1;
+                r.fail(Event::AlreadyLaunched);
                 return r;
             }
             if !restart(d, Target::Name(app.name.clone()), &req.caller_env, &mut r).await {
@@ -75,41 +82,41 @@ pub async fn start(d: &Arc<Daemon>, req: StartRequest) -> Response {
             continue;
         }
         if let Err(e) = prepare(d, app, &req.caller_env, &mut r).await {
-            r.err(format!("[PM2][ERROR] {e}"));
-            r.code = 1;
+            r.fail(e);
             return r;
         }
     }
-    r.list = Some(d.jlist());
+    r.processes = Some(d.jlist());
     r
 }
 
-/// Creates `n` processes of one app and waits until each left `launching`.
+/// Creates the processes of one app and waits until each left `launching`; `Err` is the event that
+/// makes the start fail.
 async fn prepare(
     d: &Arc<Daemon>,
     app: AppSpec,
     caller_env: &BTreeMap<String, String>,
-    r: &mut Response,
-) -> Result<(), String> {
+    r: &mut Report,
+) -> Result<(), Event> {
     let n = resolve(app.instances, usable_cpus());
     if n as i64 > MAX_INSTANCES {
-        return Err(format!(
-            "-i/--instances: {n} is more than the limit of {MAX_INSTANCES}"
-        ));
+        return Err(Event::TooManyInstances {
+            asked: n as i64,
+            limit: MAX_INSTANCES,
+            scale: false,
+        });
     }
-    let plural = if app.instances == 1 { "" } else { "s" };
-    r.out(format!(
-        "[PM2] Starting {} in {} ({} instance{plural})",
-        app.script.display(),
-        app.exec_mode.as_str(),
-        app.instances
-    ));
+    r.push(Event::Starting {
+        script: app.script.clone(),
+        exec_mode: app.exec_mode,
+        instances: app.instances,
+    });
     let (ids, errors) = create(d, &app, caller_env, n, None, None);
     if !errors.is_empty() {
-        return Err(format!("Process failed to launch: {}", errors.join("; ")));
+        return Err(Event::LaunchFailed { errors });
     }
     wait_started(d, &ids).await;
-    r.out("[PM2] Done.");
+    r.push(Event::Started);
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! KA_MANAGER=target/debug/refpm KA_APP=fixtures/drain/express.js KA_INSTANCES=4 KA_POLICY=shared \
-//!   KA_RATE=1000 KA_RELOADS=10 KA_WINDOW_MS=10000 KA_CONNECTIONS=16 \
+//!   KA_RATE=1000 KA_RELOADS=10 KA_WINDOW_MS=10000 KA_CONNECTIONS=16 [KA_MODE=new] \
 //!   cargo test -p conform --lib load::tests::reload_keepalive -- --ignored --nocapture
 //! ```
 //!
@@ -93,7 +93,11 @@ async fn reload_keepalive() {
         rate,
         duration: window * (reloads as u32 + 1) + Duration::from_secs(120),
         max_requests: u64::MAX,
-        mode: ConnMode::KeepAlive,
+        mode: if var("KA_MODE", "keep-alive".to_string()) == "new" {
+            ConnMode::NewConnection
+        } else {
+            ConnMode::KeepAlive
+        },
         timeout: Duration::from_secs(5),
         connections,
     };

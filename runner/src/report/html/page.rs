@@ -75,6 +75,21 @@ pub(crate) fn summary(report: &RunReport) -> String {
             )
         })
         .unwrap_or_default();
+    let runtime = format!(
+        "{runtime}{}{}",
+        report
+            .cpus
+            .as_ref()
+            .map(|c| format!("<tr><th>cpus</th><td>{}</td></tr>\n", escape(&c.describe())))
+            .unwrap_or_default(),
+        t.adapter
+            .as_ref()
+            .map(|a| format!(
+                "<tr><th>adapter</th><td><code>{}</code></td></tr>\n",
+                escape(a)
+            ))
+            .unwrap_or_default()
+    );
     let mut out = format!(
         "<h1>conform report: {}</h1>\n<table class=\"meta\">\n<tr><th>target</th><td>{} <code>{}</code></td></tr>\n<tr><th>version</th><td>{}</td></tr>\n<tr><th>machine</th><td>{} · {} CPUs · node {} · {}</td></tr>\n{runtime}<tr><th>date</th><td>{}</td></tr>\n<tr><th>duration</th><td>{}</td></tr>\n<tr><th>conform</th><td>{} (results schema {})</td></tr>\n</table>\n",
         escape(&t.label),

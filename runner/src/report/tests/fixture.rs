@@ -142,6 +142,7 @@ pub fn report(label: &str) -> RunReport {
             label: label.into(),
             command: format!("/opt/{label}/bin/pm2"),
             version: "7.0.4".into(),
+            adapter: None,
         },
         machine: MachineInfo {
             os: "Linux 6.1".into(),
@@ -150,6 +151,14 @@ pub fn report(label: &str) -> RunReport {
             hostname: "ci".into(),
         },
         runtime: None,
+        cpus: Some(crate::model::CpuReport {
+            expected: 2,
+            source: "--cpus".into(),
+            os_cpus: Some(4),
+            available_parallelism: Some(2),
+            target_used: Some(2),
+            target_matches: Some("availableParallelism()".into()),
+        }),
         started_at: "2026-12-01T12:00:00Z".into(),
         duration_ms: 98_765,
         summary: Summary::from_results(&results),

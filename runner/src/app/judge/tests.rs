@@ -2,6 +2,9 @@
 //! rule for old instances, graceful shutdown, statelessness.
 
 use super::*;
+use crate::app::client::Exchange;
+use crate::app::finding::FindingVerdict as V;
+use crate::app::observe::Observed;
 use crate::load::Outcome;
 
 fn ex(id: &str, port: u16, sent: f64, outcome: Outcome, status: Option<u16>) -> Exchange {
@@ -44,6 +47,8 @@ fn round(new_conn: Vec<Exchange>) -> ReloadRound {
         new_conn,
         keep_alive: Vec::new(),
         reload: (500.0, 900.0, Some(0)),
+        old: Vec::new(),
+        kill_timeout_ms: 1600.0,
     }
 }
 
