@@ -1,5 +1,6 @@
 //! What each mutant does with a command line before, instead of, or after forwarding it to refpm.
 
+use crate::act_guide;
 use crate::args::{self, drop_flag, set_flag, verb, with_verb};
 use crate::catalogue::{Mutant, Spec};
 use crate::jlist_lies;
@@ -247,11 +248,18 @@ pub fn run(spec: &Spec, refpm: &Refpm, args: &[String]) -> Result<i32, Error> {
         (Mutant::StarveWorkers, "start") => {
             let code = refpm.forward(args)?;
             if let Some(name) = args::value_of(args, "--name") {
-                crate::shim::spawn_starver(refpm, name)?;
+                // strike before `start` returns, so the scenario's load always meets frozen workers
+                crate::shim::starve(refpm, name)?;
             }
             Ok(code)
         }
         (Mutant::LogsEmpty, "logs") => Ok(0),
+        (Mutant::ConfigJsAsScript, "start") => act_guide::config_js_as_script(refpm, args),
+        (Mutant::EcosystemReloadFirstApp, "reload") => {
+            act_guide::reload_first_app_only(refpm, args)
+        }
+        (Mutant::ReloadTimeoutGivesUp, "reload") => act_guide::reload_timeout_gives_up(refpm, args),
+        (Mutant::ReloadKillsInFlight, "reload") => act_guide::reload_kills_in_flight(refpm, args),
         _ => refpm.forward(args),
     }
 }

@@ -69,6 +69,14 @@ pub enum Mutant {
     StarveWorkers,
     /// `logs` prints nothing.
     LogsEmpty,
+    /// `start x.config.js` runs the file as a plain script (PM2 does that with `ecosystem.js`).
+    ConfigJsAsScript,
+    /// `reload <ecosystem file>` without `--only` reloads the file's first app only.
+    EcosystemReloadFirstApp,
+    /// A reload whose workers never listen gives up after listen_timeout: no fallback to a restart.
+    ReloadTimeoutGivesUp,
+    /// `reload`: each old worker is SIGKILLed once its replacement shows in `jlist` (no drain).
+    ReloadKillsInFlight,
 }
 
 /// How a mutant does its damage (the README's "mechanism" column).
@@ -83,6 +91,8 @@ pub enum Mechanism {
     Signals,
     /// Starts the app with different options (an interpreter shim), refpm unchanged.
     AppOptions,
+    /// Decides what to forward from what a client sees (whether anything answers on the app's port).
+    Probe,
 }
 
 /// A scenario that must catch a mutant, and the checks that must fail in it (each names the broken
@@ -114,7 +124,7 @@ const fn c(scenario: &'static str, checks: &'static [&'static str]) -> Catch {
     Catch { scenario, checks }
 }
 
-use Mechanism::{AppOptions, Args, Jlist, Signals};
+use Mechanism::{AppOptions, Args, Jlist, Probe, Signals};
 use Mutant::*;
 
 /// Every mutant, in the README's order.
@@ -348,6 +358,7 @@ pub const CATALOGUE: &[Spec] = &[
                 &["every-instance-serves"],
             ),
             c("distribution/http/fairness", &["fairness"]),
+            c("distribution/stateless/counter", &["per-instance-state"]),
         ],
     },
     Spec {
@@ -356,6 +367,37 @@ pub const CATALOGUE: &[Spec] = &[
         breaks: "logs shows the app's output (prints nothing)",
         mechanism: Args,
         catches: &[c("faults/port-taken/cluster-2", &["logs-contain"])],
+    },
+    Spec {
+        mutant: ConfigJsAsScript,
+        name: "config-js-as-script",
+        breaks: "an ecosystem.config.js (module.exports) starts its apps (it is run as a plain script)",
+        mechanism: Args,
+        catches: &[c("instances/ecosystem/config-js", &["wait-online"])],
+    },
+    Spec {
+        mutant: EcosystemReloadFirstApp,
+        name: "ecosystem-reload-first-app",
+        breaks: "reload ecosystem.config.js reloads every app in it (only the first one)",
+        mechanism: Args,
+        catches: &[c("reload/ecosystem/all-apps", &["all-pids-replaced"])],
+    },
+    Spec {
+        mutant: ReloadTimeoutGivesUp,
+        name: "reload-timeout-gives-up",
+        breaks: "a reload that times out falls back to a classic restart (it gives up: old workers kept, exit 1)",
+        mechanism: Probe,
+        catches: &[c(
+            "reload/timeout/restart-fallback",
+            &["exit-code", "all-pids-replaced"],
+        )],
+    },
+    Spec {
+        mutant: ReloadKillsInFlight,
+        name: "reload-kills-in-flight",
+        breaks: "a reload lets the old worker answer its in-flight requests (SIGKILL once replaced)",
+        mechanism: Signals,
+        catches: &[c("reload/in-flight/graceful-2", &["in-flight-completed"])],
     },
 ];
 
@@ -366,16 +408,7 @@ pub fn find(name: &str) -> Option<&'static Spec> {
 
 /// Check kinds no mutant can be the failing check for, with the reason (the README's list; the
 /// matrix test fails when a check kind is neither caught nor listed here).
-pub const UNCATCHABLE: &[(&str, &str)] = &[
-    (
-        "per-instance-state",
-        "used only by an INFO scenario: its failure never changes a verdict, so no MUST or SHOULD scenario can catch a mutant with it",
-    ),
-    (
-        "request-completed",
-        "no suite uses it: no scenario can fail on it",
-    ),
-];
+pub const UNCATCHABLE: &[(&str, &str)] = &[];
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@
 //! test runs them and writes the kill matrix.
 
 pub mod act;
+pub mod act_guide;
 pub mod args;
 pub mod catalogue;
 pub mod jlist_lies;

@@ -5,7 +5,6 @@
 //! conform-mutant wrappers <dir> <refpm>       write one wrapper script per mutant into <dir>
 //! conform-mutant list                        the catalogue as JSON
 //! conform-mutant node-shim <node> [args…]    (internal) the interpreter shim
-//! conform-mutant starve <refpm> <app>        (internal) the worker starver
 //! ```
 //! Exit codes: refpm's own, or 2 for a usage error or when refpm cannot be driven.
 
@@ -41,13 +40,6 @@ fn run(argv: &[String]) -> Result<i32, Error> {
         "node-shim" => {
             let node = argv.get(1).ok_or_else(usage)?;
             Err(shim::node_shim(Path::new(node), &argv[2..]))
-        }
-        "starve" => {
-            let (refpm, app) = (
-                argv.get(1).ok_or_else(usage)?,
-                argv.get(2).ok_or_else(usage)?,
-            );
-            shim::starve(&Refpm::new(PathBuf::from(refpm)), app).map(|_| 0)
         }
         name => {
             let spec = catalogue::find(name).ok_or_else(|| {

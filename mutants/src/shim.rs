@@ -62,24 +62,6 @@ pub fn node_shim(node: &Path, args: &[String]) -> Error {
     }
 }
 
-/// Starts the starver for app `name` in the background (stdio detached, so the caller's pipes close).
-pub fn spawn_starver(refpm: &Refpm, name: &str) -> Result<(), Error> {
-    let exe = std::env::current_exe().map_err(|e| file_err(Path::new("conform-mutant"), e))?;
-    std::process::Command::new(exe)
-        .arg("starve")
-        .arg(refpm.path())
-        .arg(name)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| Error::Spawn {
-            path: refpm.path().to_path_buf(),
-            source: e,
-        })?;
-    Ok(())
-}
-
 /// Pids with a `listening` event in the fixtures' record (`CONFORM_RECORD`): the starver strikes
 /// only once every worker is up, so the scenario's own waits succeed and its load meets the damage.
 fn listening_pids(record: &Path) -> std::collections::BTreeSet<u32> {

@@ -349,6 +349,9 @@ pub struct Summary {
     pub by_verdict: BTreeMap<String, u64>,
     /// Scenario count by level, then verdict.
     pub by_level: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Scenario count by where the promise is written (`guide`, `pm2-docs`, `kit-policy`), then verdict.
+    #[serde(default)]
+    pub by_source: BTreeMap<String, BTreeMap<String, u64>>,
     /// Number of `MUST` scenarios not passed: failed, errored, flaky, or unsupported by the target.
     pub must_failures: u64,
 }
@@ -367,6 +370,11 @@ impl Summary {
                 .unwrap_or_default();
             *s.by_level
                 .entry(level)
+                .or_default()
+                .entry(r.verdict.as_str().to_string())
+                .or_default() += 1;
+            *s.by_source
+                .entry(r.source.as_str().to_string())
                 .or_default()
                 .entry(r.verdict.as_str().to_string())
                 .or_default() += 1;

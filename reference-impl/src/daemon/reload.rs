@@ -129,7 +129,9 @@ pub async fn reload_proc<H: Host>(d: &Arc<H>, pm_id: u32) -> Result<ReloadOutcom
         let drain = Instant::now() + Duration::from_millis(kill_timeout.max(DEFAULT_KILL_TIMEOUT));
         wait_flags(&mut orx, drain, |f| f.exited.is_some() || f.channel_closed).await;
     }
-    if !kill_worker(&old, kill_timeout, with_message).await {
+    // once the IPC channel is closed a `shutdown` message cannot arrive: the old worker gets SIGINT
+    let closed = old.flags.borrow().channel_closed;
+    if !kill_worker(&old, kill_timeout, with_message && !closed).await {
         tracing::error!(
             "old worker pid {} of {name}:{pm_id} could not be stopped",
             old.pid()

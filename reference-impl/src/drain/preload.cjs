@@ -10,7 +10,10 @@
 //   * a connection is closed by the server only when it has been idle (no response in progress, not a
 //     byte read) for GRACE ms since the drain began;
 //   * with no SIGINT listener of the app's own, the worker dies by SIGINT, as it would have, once its
-//     connections are done (the manager's kill_timeout still bounds it).
+//     connections are done (the manager's kill_timeout still bounds it);
+//   * after a reload's cluster `disconnect` (the primary's, not the app's own) the worker stays up until
+//     refpm's SIGINT comes, so the app's SIGINT handler runs as under PM2 (without this, a worker with
+//     nothing else to do would end by itself once disconnected and its shutdown code would never run).
 // http2 sessions are closed with GOAWAY (session.close()), which lets open streams finish.
 // Nothing else changes: no globals, process.argv untouched, the app's NODE_OPTIONS restored.
 (function refpmDrain() {
@@ -34,6 +37,8 @@
   const sessions = new Set();
   let sweeper = null;
   let dying = false;
+  /** a ref'd timer holding a disconnected worker up until SIGINT comes (see the end) */
+  let awaitSigint = null;
 
   const now = () => performance.now();
 
@@ -156,6 +161,8 @@
 
   function onSigint() {
     dying = true;
+    if (awaitSigint) clearTimeout(awaitSigint);
+    awaitSigint = null;
     for (const server of servers) drain(server);
     closeSessions();
     // the app handles SIGINT itself: it decides when to exit; responses now say Connection: close
@@ -178,4 +185,16 @@
     }, 10);
   }
   process.on('SIGINT', onSigint);
+
+  // The primary's `disconnect` (a reload) is an internal cluster message; once the channel is gone
+  // Node would let a worker with nothing left to do end by itself, before refpm's SIGINT.
+  let primaryDisconnect = false;
+  process.on('internalMessage', (m) => {
+    if (m && m.cmd === 'NODE_CLUSTER' && m.act === 'disconnect') primaryDisconnect = true;
+  });
+  process.on('disconnect', () => {
+    if (!primaryDisconnect || awaitSigint) return;
+    // bounded: refpm signals at once, and SIGKILLs at kill_timeout anyway
+    awaitSigint = setTimeout(() => {}, 30000);
+  });
 })();

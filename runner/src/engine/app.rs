@@ -1,6 +1,8 @@
-//! How the app is given to the target: command-line flags for `start`, or an `ecosystem.json` file.
+//! How the app is given to the target: command-line flags for `start`, or an ecosystem file
+//! (`ecosystem.json`, or the guide's `ecosystem.config.js` with `module.exports`).
 
 use super::ctx::{Abort, Ctx};
+use crate::suite::{EcosystemFormat, Step};
 
 impl Ctx {
     /// `<app.js> --name <name>` plus the flags of the app config (the arguments of `start`).
@@ -30,8 +32,20 @@ impl Ctx {
         v
     }
 
-    /// Writes `ecosystem.json` for the app and the extra apps.
-    pub(super) fn write_ecosystem(&self) -> Result<(), Abort> {
+    /// The ecosystem file the scenario's `start-ecosystem` step writes (what `on = "ecosystem"` names).
+    pub(super) fn ecosystem_file(&self) -> &'static str {
+        self.sc
+            .steps
+            .iter()
+            .find_map(|s| match s {
+                Step::StartEcosystem { format, .. } => Some(format.file_name()),
+                _ => None,
+            })
+            .unwrap_or(EcosystemFormat::Json.file_name())
+    }
+
+    /// Writes the ecosystem file (`format`) for the app and the extra apps.
+    pub(super) fn write_ecosystem(&self, format: EcosystemFormat) -> Result<(), Abort> {
         let a = &self.sc.app;
         let mut env = serde_json::Map::new();
         env.insert("PORT".into(), self.port.to_string().into());
@@ -103,9 +117,15 @@ impl Ctx {
             }
             apps.push(j);
         }
-        let text =
+        let doc =
             serde_json::to_string_pretty(&serde_json::json!({ "apps": apps })).unwrap_or_default();
-        std::fs::write(self.sb.file("ecosystem.json"), text)
-            .map_err(|e| Abort::Error(format!("cannot write ecosystem.json: {e}")))
+        let text = match format {
+            EcosystemFormat::Json => doc,
+            // the guide's form: a CommonJS module exporting the same object (JSON is a JS literal)
+            EcosystemFormat::Js => format!("module.exports = {doc};\n"),
+        };
+        let file = format.file_name();
+        std::fs::write(self.sb.file(file), text)
+            .map_err(|e| Abort::Error(format!("cannot write {file}: {e}")))
     }
 }

@@ -34,9 +34,9 @@ impl Ctx {
                 v.extend(args.iter().cloned());
                 self.cli("start", Verb::Start, &v, CMD_MS).await?;
             }
-            Step::StartEcosystem { only } => {
-                self.write_ecosystem()?;
-                let mut v = vec!["ecosystem.json".to_string()];
+            Step::StartEcosystem { only, format } => {
+                self.write_ecosystem(*format)?;
+                let mut v = vec![format.file_name().to_string()];
                 if let Some(o) = only {
                     v.extend(["--only".to_string(), o.clone()]);
                 }
@@ -252,15 +252,8 @@ impl Ctx {
                     }),
                 );
             }
-            Step::StopDuringRequests {
-                name,
-                every_ms,
-                path,
-                timeout_ms,
-            } => {
-                self.stop_during_requests(name, *every_ms, path, *timeout_ms)
-                    .await?;
-            }
+            Step::StopDuringRequests(b) => self.act_during_requests(b, Verb::Stop).await?,
+            Step::ReloadDuringRequests(b) => self.act_during_requests(b, Verb::Reload).await?,
             Step::AwaitRequest { name } => {
                 let h = self
                     .slow

@@ -1,23 +1,25 @@
-//! Requests fired while the app is being stopped, so one is always in flight when it is told to stop.
+//! Requests fired while the app is being stopped or reloaded, so one is always in flight when a
+//! process is told to stop.
 
 use super::ctx::{Abort, Ctx};
-use super::steps::{CMD_MS, fixture_protocol};
+use super::steps::fixture_protocol;
+use crate::suite::Burst;
+use crate::target::Verb;
 use std::time::Duration;
 
 impl Ctx {
-    /// Runs `<target> stop <app>` while a slow request is fired every `every_ms` until it returns.
-    pub(super) async fn stop_during_requests(
+    /// Runs `<target> <verb> <app>` (`stop`, `reload`) while a slow request is fired every `every_ms`
+    /// until it returns; the burst's answers are kept under its name.
+    pub(super) async fn act_during_requests(
         &mut self,
-        name: &str,
-        every_ms: u64,
-        path: &str,
-        timeout_ms: u64,
+        burst: &Burst,
+        verb: Verb,
     ) -> Result<(), Abort> {
         let (port, proto) = (self.port, fixture_protocol(&self.sc.fixture));
         let (path, timeout, every) = (
-            path.to_string(),
-            Duration::from_millis(timeout_ms),
-            Duration::from_millis(every_ms),
+            burst.path.to_string(),
+            Duration::from_millis(burst.timeout_ms),
+            Duration::from_millis(burst.every_ms),
         );
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
         let firing = tokio::spawn(async move {
@@ -34,7 +36,7 @@ impl Ctx {
             }
             handles
         });
-        // let the first request reach the app before the stop is issued
+        // let the first request reach the app before the command is issued
         let _ = tokio::time::timeout(self.scaled(3000), async {
             while !super::record::read(&self.record, self.origin_epoch_ms)
                 .iter()
@@ -45,9 +47,11 @@ impl Ctx {
         })
         .await;
         let v = vec![self.sc.app.name.clone()];
-        let out = self
-            .cli("stop", crate::target::Verb::Stop, &v, CMD_MS)
-            .await;
+        let kind = match verb {
+            Verb::Reload => "reload",
+            _ => "stop",
+        };
+        let out = self.cli(kind, verb, &v, burst.command_timeout_ms).await;
         let _ = stop_tx.send(true);
         let handles = firing.await.unwrap_or_default();
         let mut results = Vec::new();
@@ -56,7 +60,7 @@ impl Ctx {
                 results.push(r);
             }
         }
-        self.bursts.insert(name.to_string(), results);
+        self.bursts.insert(burst.name.to_string(), results);
         out.map(|_| ())
     }
 }

@@ -14,7 +14,7 @@ impl Ctx {
         match on {
             ActOn::App => self.sc.app.name.clone(),
             ActOn::All => "all".to_string(),
-            ActOn::Ecosystem => "ecosystem.json".to_string(),
+            ActOn::Ecosystem => self.ecosystem_file().to_string(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The terminal reporter: a progress bar on a TTY, plain lines otherwise, the summary printed last.
 
 use super::{Reporter, fmt};
-use crate::model::{Level, RunEvent, RunReport, ScenarioResult, Summary, Verdict};
+use crate::model::{Level, PromiseSource, RunEvent, RunReport, ScenarioResult, Summary, Verdict};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 
@@ -114,6 +114,19 @@ pub fn scenario_line(r: &ScenarioResult) -> String {
     s
 }
 
+/// `3 pass, 1 fail`, in the order of [`Verdict::ALL`].
+fn counts_text(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    let parts: Vec<String> = Verdict::ALL
+        .iter()
+        .filter_map(|v| {
+            counts
+                .get(v.as_str())
+                .map(|n| format!("{n} {}", v.as_str()))
+        })
+        .collect();
+    parts.join(", ")
+}
+
 fn is_must_failure(r: &ScenarioResult) -> bool {
     // the same MUSTs as `Summary::must_failures` and the exit code: unsupported ones too
     r.level == Level::Must
@@ -148,18 +161,21 @@ pub fn summary_text(report: &RunReport) -> String {
         }
     }
     for level in ["MUST", "SHOULD", "INFO"] {
-        let Some(counts) = summary.by_level.get(level) else {
-            continue;
-        };
-        let parts: Vec<String> = Verdict::ALL
-            .iter()
-            .filter_map(|v| {
-                counts
-                    .get(v.as_str())
-                    .map(|n| format!("{n} {}", v.as_str()))
-            })
-            .collect();
-        out.push_str(&format!("  {level:<6} {}\n", parts.join(", ")));
+        if let Some(counts) = summary.by_level.get(level) {
+            out.push_str(&format!("  {level:<6} {}\n", counts_text(counts)));
+        }
+    }
+    out.push_str("by source:\n");
+    for src in PromiseSource::ALL {
+        if let Some(counts) = summary.by_source.get(src.as_str()) {
+            let n: u64 = counts.values().sum();
+            out.push_str(&format!(
+                "  {:<10} {n:>3} ({})  {}\n",
+                src.as_str(),
+                src.title(),
+                counts_text(counts)
+            ));
+        }
     }
     let failures: Vec<&ScenarioResult> = report
         .results

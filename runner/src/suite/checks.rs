@@ -173,17 +173,9 @@ pub enum Check {
         /// Death no later than this after the first signal.
         max_ms: Option<u64>,
     },
-    /// The named background request completed with a 200 (`ok = true`), or did not (`ok = false`).
-    RequestCompleted {
-        /// Which request.
-        #[serde(default = "slow")]
-        name: String,
-        /// Expected success.
-        #[serde(default = "yes")]
-        ok: bool,
-    },
-    /// Every request of a `stop-during-requests` burst that the app started (record `request-start`)
-    /// was answered; requests refused because the app had already closed its server do not count.
+    /// Every request of a `stop-during-requests` / `reload-during-requests` burst that the app started
+    /// (record `request-start`) was answered, and one was in flight when the stop or reload began;
+    /// requests refused because the app had already closed its server do not count.
     InFlightCompleted {
         /// Which burst.
         #[serde(default = "slow")]
@@ -243,10 +235,6 @@ fn ready() -> String {
     "ready".to_string()
 }
 
-fn yes() -> bool {
-    true
-}
-
 impl Check {
     /// The check's kebab-case name, as in the file.
     pub fn kind(&self) -> &'static str {
@@ -267,7 +255,6 @@ impl Check {
             Check::ExitCode { .. } => "exit-code",
             Check::StepDuration { .. } => "step-duration",
             Check::Signals { .. } => "signals",
-            Check::RequestCompleted { .. } => "request-completed",
             Check::InFlightCompleted { .. } => "in-flight-completed",
             Check::ExactlyOneInstanceZero {} => "exactly-one-instance-zero",
             Check::OnlineAfterReady { .. } => "online-after-ready",

@@ -16,4 +16,4 @@ pub use diag::SuiteError;
 pub use load::{load_dir, load_file, select};
 pub use model::{AppConfig, ExtraApp, Instances, Scenario, Suite};
 pub use refs::{Ref, RefError, RefKind};
-pub use steps::{ActOn, LoadMode, LoadProtocol, Step};
+pub use steps::{ActOn, Burst, EcosystemFormat, LoadMode, LoadProtocol, Step};

@@ -16,7 +16,7 @@ pub enum RefKind {
     Step,
     /// A `request-slow` step's `name`.
     Request,
-    /// A `stop-during-requests` step's `name`.
+    /// A `stop-during-requests` or `reload-during-requests` step's `name`.
     Burst,
     /// A `requests` step's `name`.
     Answers,
@@ -33,7 +33,7 @@ impl RefKind {
             RefKind::Snapshot => "snapshot",
             RefKind::Step => "step",
             RefKind::Request => "slow request",
-            RefKind::Burst => "stop-during-requests burst",
+            RefKind::Burst => "stop-during-requests or reload-during-requests burst",
             RefKind::Answers => "`requests` step",
             RefKind::App => "app",
             RefKind::Needs => "step",
@@ -65,7 +65,8 @@ impl Step {
     pub fn span_kinds(&self) -> Vec<String> {
         match self {
             Step::Load { name, .. } => vec![format!("load:{name}")],
-            Step::StopDuringRequests { .. } => vec!["stop".into()],
+            Step::StopDuringRequests(_) => vec!["stop".into()],
+            Step::ReloadDuringRequests(_) => vec!["reload".into()],
             Step::Start { .. }
             | Step::StartEcosystem { .. }
             | Step::Reload { .. }
@@ -90,7 +91,7 @@ impl Step {
                 vec![r("name", RefKind::Load, name)]
             }
             Step::AwaitRequest { name } => vec![r("name", RefKind::Request, name)],
-            Step::StartEcosystem { only: Some(o) } | Step::Reload { only: Some(o), .. } => {
+            Step::StartEcosystem { only: Some(o), .. } | Step::Reload { only: Some(o), .. } => {
                 vec![r("only", RefKind::App, o)]
             }
             _ => Vec::new(),
@@ -127,7 +128,6 @@ impl Check {
                 quiet_after: Some(q),
                 ..
             } => vec![r("quiet_after", Step, q)],
-            Check::RequestCompleted { name, .. } => vec![r("name", Request, name)],
             Check::InFlightCompleted { name } => vec![r("name", Burst, name)],
             Check::PerInstanceState { name } => vec![r("name", Answers, name)],
             Check::NoOrphans {} => vec![r("check", Needs, "kill-daemon")],
@@ -204,7 +204,9 @@ impl Provided {
                 Step::Load { name, .. } => drop(p.loads.insert(name.clone())),
                 Step::Snapshot { label } => drop(p.snapshots.insert(label.clone())),
                 Step::RequestSlow { name, .. } => drop(p.requests.insert(name.clone())),
-                Step::StopDuringRequests { name, .. } => drop(p.bursts.insert(name.clone())),
+                Step::StopDuringRequests(b) | Step::ReloadDuringRequests(b) => {
+                    p.bursts.insert(b.name.clone());
+                }
                 Step::Requests { name, .. } => drop(p.answers.insert(name.clone())),
                 _ => {}
             }
@@ -365,7 +367,7 @@ mod tests {
         "during"
     )]
     #[case("", "{ check = \"no-orphans\" }", "check")]
-    #[case("", "{ check = \"request-completed\" }", "name")]
+    #[case("", "{ check = \"in-flight-completed\" }", "name")]
     fn broken_references(#[case] steps: &str, #[case] expect: &str, #[case] key: &str) {
         let e = validate(&scenario(steps, expect)).expect_err("must be rejected");
         assert_eq!(e.key, key, "{}", e.message);

@@ -71,6 +71,52 @@ fn t100() -> u64 {
     100
 }
 
+/// The form of the ecosystem file `start-ecosystem` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EcosystemFormat {
+    /// `ecosystem.json`: `{"apps": [...]}`.
+    #[default]
+    Json,
+    /// `ecosystem.config.js`: `module.exports = { apps: [...] }` (the guide's form).
+    Js,
+}
+
+impl EcosystemFormat {
+    /// The file name the runner writes in the sandbox.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            EcosystemFormat::Json => "ecosystem.json",
+            EcosystemFormat::Js => "ecosystem.config.js",
+        }
+    }
+}
+
+fn t30000() -> u64 {
+    30000
+}
+
+/// The slow requests a `stop-during-requests` / `reload-during-requests` step fires around its command.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Burst {
+    /// Name checks refer to.
+    #[serde(default = "slow")]
+    pub name: String,
+    /// Interval between requests, ms.
+    #[serde(default = "t50")]
+    pub every_ms: u64,
+    /// Path.
+    #[serde(default = "slow_path")]
+    pub path: String,
+    /// Deadline of each request, ms.
+    #[serde(default = "t10000")]
+    pub timeout_ms: u64,
+    /// Deadline of the stop or reload command, ms.
+    #[serde(default = "t30000")]
+    pub command_timeout_ms: u64,
+}
+
 /// One step of a scenario.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
@@ -81,10 +127,14 @@ pub enum Step {
         #[serde(default)]
         args: Vec<String>,
     },
-    /// Writes `ecosystem.json` from the app config and runs `<target> start ecosystem.json [--only X]`.
+    /// Writes `ecosystem.json` (or `ecosystem.config.js`, `format = "js"`) from the app config and runs
+    /// `<target> start <file> [--only X]`.
     StartEcosystem {
         /// `--only`.
         only: Option<String>,
+        /// `json` (default) or `js` (`module.exports = { apps: [...] }`).
+        #[serde(default)]
+        format: EcosystemFormat,
     },
     /// `<target> reload <name|all|ecosystem.json>`, `times` times.
     Reload {
@@ -215,20 +265,10 @@ pub enum Step {
     },
     /// Runs `<target> stop <app>` while firing a slow request every `every_ms` until it returns, so
     /// that one request is always in flight when the app is told to stop (whatever the target's CLI latency).
-    StopDuringRequests {
-        /// Name checks refer to.
-        #[serde(default = "slow")]
-        name: String,
-        /// Interval between requests, ms.
-        #[serde(default = "t50")]
-        every_ms: u64,
-        /// Path.
-        #[serde(default = "slow_path")]
-        path: String,
-        /// Deadline of each request, ms.
-        #[serde(default = "t10000")]
-        timeout_ms: u64,
-    },
+    StopDuringRequests(Burst),
+    /// Runs `<target> reload <app>` while firing a slow request every `every_ms` until it returns, so
+    /// that requests are in flight on the old workers when each is told to stop.
+    ReloadDuringRequests(Burst),
     /// Waits for a background slow request to end.
     AwaitRequest {
         /// Which request.
@@ -313,7 +353,8 @@ impl Step {
             Step::LoadFinish { .. } => "load-finish",
             Step::LoadStop { .. } => "load-stop",
             Step::RequestSlow { .. } => "request-slow",
-            Step::StopDuringRequests { .. } => "stop-during-requests",
+            Step::StopDuringRequests(_) => "stop-during-requests",
+            Step::ReloadDuringRequests(_) => "reload-during-requests",
             Step::AwaitRequest { .. } => "await-request",
             Step::Requests { .. } => "requests",
             Step::Sleep { .. } => "sleep",

@@ -6,7 +6,8 @@ use crate::engine::record::Worker;
 use crate::suite::Check;
 
 /// Step kinds that tell running processes to stop.
-const STOPPING: [&str; 4] = ["stop", "reload", "restart", "delete"];
+/// The step kinds that tell processes to stop.
+pub(super) const STOPPING: [&str; 4] = ["stop", "reload", "restart", "delete"];
 
 fn no_step(name: &str, during: &str) -> Evaluated {
     Evaluated::new(res(name, false, format!("a `{during}` step"), "none ran"))

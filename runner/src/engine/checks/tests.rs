@@ -309,3 +309,57 @@ fn exit_code_without_an_expectation_never_passes() {
         &o
     ));
 }
+
+fn ev(event: &str, t: f64, pid: u32) -> RecEvent {
+    RecEvent {
+        event: event.into(),
+        t,
+        pid,
+        raw: json!({}),
+    }
+}
+
+/// A reload at 100–900 ms while slow requests ran: three started before it on the old worker (pid 1),
+/// `ended` of them finished, and the client got `answered` answers.
+fn reload_burst(ended: usize, answered: usize, reload_at: f64) -> Observed {
+    use crate::load::Outcome;
+    let mut events = vec![
+        ev("request-start", 10.0, 1),
+        ev("request-start", 60.0, 1),
+        ev("request-start", 90.0, 1),
+    ];
+    events.extend((0..ended).map(|i| ev("request-end", 2000.0 + i as f64, 1)));
+    let results = (0..3)
+        .map(|i| {
+            if i < answered {
+                Ok((1, None))
+            } else {
+                Err(Outcome::Reset)
+            }
+        })
+        .collect();
+    Observed {
+        app: "app".into(),
+        record: AppRecord {
+            events,
+            workers: vec![w(1, "0", 0.0, Some(2100.0), Some(2101.0))],
+        },
+        bursts: [("slow".to_string(), results)].into(),
+        spans: vec![span("reload", reload_at, reload_at + 800.0)],
+        ..Observed::default()
+    }
+}
+
+#[rstest]
+#[case::every_request_answered(3, 3, 100.0, true)]
+#[case::old_worker_killed_mid_request(1, 1, 100.0, false)]
+#[case::nothing_in_flight_when_told_to_stop(3, 3, 5.0, false)]
+fn in_flight_completed_needs_every_started_request_answered_and_one_in_flight(
+    #[case] ended: usize,
+    #[case] answered: usize,
+    #[case] reload_at: f64,
+    #[case] pass: bool,
+) {
+    let obs = reload_burst(ended, answered, reload_at);
+    assert_eq!(passes(r#"{ check = "in-flight-completed" }"#, &obs), pass);
+}

@@ -29,8 +29,15 @@ pub(crate) fn render_report(report: &RunReport) -> String {
     let at = body.find("</h1>\n").map_or(0, |i| i + "</h1>\n".len());
     body.insert_str(at, &filter::failures(report));
     body.push_str(&page::toc(report));
-    for r in &report.results {
-        body.push_str(&scenario::section(r));
+    for (src, results) in page::by_source(report) {
+        body.push_str(&format!(
+            "<h2 id=\"source-{}\">Promises of {}</h2>\n",
+            src.as_str(),
+            escape(src.title())
+        ));
+        for r in results {
+            body.push_str(&scenario::section(r));
+        }
     }
     page::document(&format!("conform report: {}", report.target.label), &body)
 }

@@ -1,7 +1,7 @@
 //! The document shell (inline CSS, no external resource), the run summary and the table of contents.
 
 use super::escape;
-use crate::model::{RunReport, Summary, Verdict};
+use crate::model::{PromiseSource, RunReport, ScenarioResult, Summary, Verdict};
 use crate::report::fmt;
 
 const CSS: &str = r#"
@@ -134,6 +134,27 @@ pub(crate) fn summary(report: &RunReport) -> String {
         ));
     }
     out.push_str("</tr>\n</table>\n");
+    out.push_str("<table class=\"counts\">\n<tr><th>where the promise is written</th>");
+    for v in &used {
+        out.push_str(&format!("<th>{}</th>", badge(*v)));
+    }
+    out.push_str("</tr>\n");
+    for src in PromiseSource::ALL {
+        let Some(counts) = s.by_source.get(src.as_str()) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "<tr><th><a href=\"#source-{}\">{}</a></th>",
+            src.as_str(),
+            escape(src.title())
+        ));
+        for v in &used {
+            let n = counts.get(v.as_str()).copied().unwrap_or(0);
+            out.push_str(&format!("<td class=\"num\">{n}</td>"));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
     out.push_str(&format!(
         "<p>{} scenarios; {} MUST failure{}.</p>\n",
         report.results.len(),
@@ -143,12 +164,39 @@ pub(crate) fn summary(report: &RunReport) -> String {
     out
 }
 
-/// A list of every scenario with its verdict, linking to its section.
+/// The results grouped by where their promise is written, in [`PromiseSource::ALL`] order (suite
+/// order within a group); empty groups are left out.
+pub(crate) fn by_source(report: &RunReport) -> Vec<(PromiseSource, Vec<&ScenarioResult>)> {
+    PromiseSource::ALL
+        .iter()
+        .map(|src| {
+            let rs: Vec<&ScenarioResult> =
+                report.results.iter().filter(|r| r.source == *src).collect();
+            (*src, rs)
+        })
+        .filter(|(_, rs)| !rs.is_empty())
+        .collect()
+}
+
+/// A list of every scenario with its verdict, linking to its section, grouped by source.
 pub(crate) fn toc(report: &RunReport) -> String {
     let mut out = String::from("<h2>Scenarios</h2>\n");
     out.push_str(&super::filter::controls(report));
     out.push_str("<table class=\"toc\">\n");
-    for r in &report.results {
+    for (src, results) in by_source(report) {
+        out.push_str(&format!(
+            "<tr><th colspan=\"4\">{} ({})</th></tr>\n",
+            escape(src.title()),
+            results.len()
+        ));
+        toc_rows(&mut out, &results);
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+fn toc_rows(out: &mut String, results: &[&ScenarioResult]) {
+    for r in results {
         out.push_str(&format!(
             "<tr {}><td>{}</td><td><span class=\"level\">{}</span></td><td><a href=\"#{}\">{}</a></td><td>{}</td></tr>\n",
             super::filter::filter_attrs(r),
@@ -159,8 +207,6 @@ pub(crate) fn toc(report: &RunReport) -> String {
             escape(&r.reason)
         ));
     }
-    out.push_str("</table>\n");
-    out
 }
 
 /// `MUST`, `SHOULD` or `INFO`.

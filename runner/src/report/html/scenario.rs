@@ -21,8 +21,9 @@ pub(crate) fn section(r: &ScenarioResult) -> String {
     );
     if !r.quote.is_empty() {
         out.push_str(&format!(
-            "<blockquote>“{}”</blockquote>\n",
-            escape(&r.quote)
+            "<blockquote>“{}” <small>({})</small></blockquote>\n",
+            escape(&r.quote),
+            escape(r.source.title())
         ));
     }
     if !r.reason.is_empty() {

@@ -232,3 +232,42 @@ fn matrix_page_marks_differences() {
     let text = crate::report::diff_matrix(&[a, b]);
     insta::assert_snapshot!("matrix", text);
 }
+
+#[test]
+fn results_are_grouped_by_where_their_promise_is_written() {
+    use crate::model::PromiseSource;
+    let mut report = fixture::report("refpm");
+    // the fixture's first result is from the guide; make one pm2-docs and one kit-policy, out of order
+    let n = report.results.len();
+    report.results[n - 1].source = PromiseSource::Pm2Docs;
+    report.results[1].source = PromiseSource::KitPolicy;
+    let (docs_id, kit_id) = (
+        report.results[n - 1].id.clone(),
+        report.results[1].id.clone(),
+    );
+    let html = render_html(&report);
+    let at = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing"))
+    };
+    let (guide, docs, kit) = (
+        at("id=\"source-guide\""),
+        at("id=\"source-pm2-docs\""),
+        at("id=\"source-kit-policy\""),
+    );
+    assert!(guide < docs && docs < kit, "groups out of order");
+    let section = |id: &str| at(&format!("id=\"{}\"", super::super::html_anchor(id)));
+    assert!(section(&docs_id) > docs && section(&docs_id) < kit);
+    assert!(section(&kit_id) > kit);
+    assert!(
+        html.contains("(PM2&#39;s documentation elsewhere)")
+            || html.contains("(PM2's documentation elsewhere)")
+    );
+    let s = crate::model::Summary::from_results(&report.results);
+    assert_eq!(s.by_source["pm2-docs"].values().sum::<u64>(), 1);
+    assert_eq!(s.by_source["kit-policy"].values().sum::<u64>(), 1);
+    assert_eq!(s.by_source["guide"].values().sum::<u64>(), n as u64 - 2);
+    let text = crate::report::terminal::summary_text(&report);
+    assert!(text.contains("by source:\n  guide"), "{text}");
+    assert!(text.contains("kit-policy   1 (kit policy)"), "{text}");
+}
