@@ -1,6 +1,8 @@
 //! The command line: `conform run`, `conform list`, `conform diff`. `main.rs` only calls [`main`].
 
 mod app;
+#[cfg(test)]
+mod ci_docs;
 mod list;
 mod run;
 pub(crate) mod runtimes;

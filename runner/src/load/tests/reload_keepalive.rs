@@ -116,9 +116,16 @@ async fn reload_keepalive() {
     let _ = manager(&bin, home.path(), port, &["kill"]).await;
     if let Ok(dir) = std::env::var("KA_KEEP_LOGS") {
         // the daemon's logs (e.g. REFPM_TRACE_RR lines) outlive the temporary home
-        for entry in std::fs::read_dir(home.path()).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(home.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if entry.path().extension().is_some_and(|e| e == "log") {
-                let _ = std::fs::copy(entry.path(), std::path::Path::new(&dir).join(entry.file_name()));
+                let _ = std::fs::copy(
+                    entry.path(),
+                    std::path::Path::new(&dir).join(entry.file_name()),
+                );
             }
         }
     }
