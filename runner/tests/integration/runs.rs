@@ -173,18 +173,12 @@ fn repeat_records_every_verdict_with_two_jobs() {
         one_scenario("t", "a", body)
     );
     let dir = temp_tree(&[("s/t.toml", &two)]);
-    let out = Command::new(conform_bin())
-        .args(["run", "--jobs", "2", "--repeat", "2", "--target"])
-        .arg(target())
-        .arg("--suites")
-        .arg(dir.path().join("s"))
-        .arg("--fixtures")
-        .arg(workspace().join("fixtures"))
-        .arg("--report-dir")
-        .arg(dir.path().join("r"))
-        .timeout(Duration::from_secs(120))
-        .output()
-        .expect("run conform");
+    let out = run_conform(
+        &target(),
+        &dir.path().join("s"),
+        &dir.path().join("r"),
+        &["--jobs", "2", "--repeat", "2"],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -221,18 +215,12 @@ fn a_flaky_scenario_shows_the_repetition_that_failed() {
     let exe = dir.path().join("flakypm");
     std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
-    let out = Command::new(conform_bin())
-        .args(["run", "--repeat", "3", "--target"])
-        .arg(&exe)
-        .arg("--suites")
-        .arg(dir.path().join("s"))
-        .arg("--fixtures")
-        .arg(workspace().join("fixtures"))
-        .arg("--report-dir")
-        .arg(dir.path().join("r"))
-        .timeout(Duration::from_secs(180))
-        .output()
-        .expect("run conform");
+    let out = run_conform(
+        &exe,
+        &dir.path().join("s"),
+        &dir.path().join("r"),
+        &["--repeat", "3"],
+    );
     assert_eq!(
         out.status.code(),
         Some(1),
