@@ -142,6 +142,18 @@ pub struct TimelineEvent {
     pub detail: String,
 }
 
+impl TimelineEvent {
+    /// A step of the scenario (or of `conform app`'s flow) at `t_ms`, concerning no one process.
+    pub fn step(t_ms: f64, detail: impl Into<String>) -> Self {
+        TimelineEvent {
+            t_ms,
+            kind: "step".into(),
+            pid: None,
+            detail: detail.into(),
+        }
+    }
+}
+
 /// Requests of a load run bucketed in fixed windows (for the reload timeline chart).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Throughput {

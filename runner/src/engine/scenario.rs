@@ -260,12 +260,7 @@ fn figures(values: BTreeMap<String, f64>, obs: &Observed) -> Figures {
     let mut tl: Vec<TimelineEvent> = obs
         .spans
         .iter()
-        .map(|s| TimelineEvent {
-            t_ms: s.start,
-            kind: "step".into(),
-            pid: None,
-            detail: span_label(s, &obs.loads),
-        })
+        .map(|s| TimelineEvent::step(s.start, span_label(s, &obs.loads)))
         .collect();
     for e in &obs.record.events {
         let (kind, detail) = match e.event.as_str() {

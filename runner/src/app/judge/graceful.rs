@@ -171,18 +171,8 @@ pub fn graceful(s: &ShutdownRound, obs: &Observed, wall0: f64) -> Finding {
     }
     f.figures.workers = spans(obs, wall0);
     let mut tl = vec![
-        TimelineEvent {
-            t_ms: s.stop.0,
-            kind: "step".into(),
-            pid: None,
-            detail: "stop".into(),
-        },
-        TimelineEvent {
-            t_ms: s.stop.1,
-            kind: "step".into(),
-            pid: None,
-            detail: "stop returned".into(),
-        },
+        TimelineEvent::step(s.stop.0, "stop"),
+        TimelineEvent::step(s.stop.1, "stop returned"),
     ];
     tl.extend(signal_events(obs, wall0));
     f.figures.timeline = tl;

@@ -43,18 +43,8 @@ pub fn reload(
     let mut manager_lost = 0u64;
     let mut all: Vec<&Exchange> = Vec::new();
     let mut timeline = vec![
-        TimelineEvent {
-            t_ms: r.reload.0,
-            kind: "step".into(),
-            pid: None,
-            detail: "reload".into(),
-        },
-        TimelineEvent {
-            t_ms: r.reload.1,
-            kind: "step".into(),
-            pid: None,
-            detail: "reload returned".into(),
-        },
+        TimelineEvent::step(r.reload.0, "reload"),
+        TimelineEvent::step(r.reload.1, "reload returned"),
     ];
     for (label, list) in [
         ("new connections", &r.new_conn),

@@ -64,49 +64,41 @@ fn value_mismatches(obs: &Observed, label: &str, app: Option<&str>) -> Vec<Strin
         .collect()
 }
 
+/// The `before` and `after` snapshots, or the label of the first one that was not taken.
+fn pair<'a, 'l>(
+    obs: &'a Observed,
+    before: &'l str,
+    after: &'l str,
+) -> Result<(&'a Snapshot, &'a Snapshot), &'l str> {
+    let sb = obs.snapshots.get(before).ok_or(before)?;
+    let sa = obs.snapshots.get(after).ok_or(after)?;
+    Ok((sb, sa))
+}
+
 /// Evaluates the checks of this group; `None` for other checks.
 pub(super) fn eval(check: &Check, obs: &Observed) -> Option<Evaluated> {
     let name = check.kind();
-    let snap = |l: &str| obs.snapshots.get(l);
     let r = match check {
         Check::AllPidsReplaced { before, after, app } => {
             let app = app.as_deref();
-            let (Some(sb), Some(sa)) = (snap(before), snap(after)) else {
-                return Some(missing(
-                    name,
-                    if snap(before).is_none() {
-                        before
-                    } else {
-                        after
-                    },
-                ));
+            let (sb, sa) = match pair(obs, before, after) {
+                Ok(p) => p,
+                Err(label) => return Some(missing(name, label)),
             };
             replaced(name, obs, sb, sa, (before, after), app)
         }
         Check::PidsUnchanged { before, after, app } => {
             let app = app.as_deref();
-            let (Some(sb), Some(sa)) = (snap(before), snap(after)) else {
-                return Some(missing(
-                    name,
-                    if snap(before).is_none() {
-                        before
-                    } else {
-                        after
-                    },
-                ));
+            let (sb, sa) = match pair(obs, before, after) {
+                Ok(p) => p,
+                Err(label) => return Some(missing(name, label)),
             };
             unchanged(name, obs, sb, sa, (before, after), app)
         }
         Check::InstanceValuesKept { before, after } => {
-            let (Some(sb), Some(sa)) = (snap(before), snap(after)) else {
-                return Some(missing(
-                    name,
-                    if snap(before).is_none() {
-                        before
-                    } else {
-                        after
-                    },
-                ));
+            let (sb, sa) = match pair(obs, before, after) {
+                Ok(p) => p,
+                Err(label) => return Some(missing(name, label)),
             };
             kept(name, obs, sb, sa, (before, after))
         }
