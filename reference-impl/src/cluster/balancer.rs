@@ -4,52 +4,20 @@
 use crate::sync::lock;
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
 use super::LbPolicy;
 use super::dispatch::Dispatcher;
+use super::io_thread::IoThread;
 use super::link::Link;
-use super::protocol::{Query, ServerKind, error_reply, rr_reply, shared_reply};
+use super::protocol::{Query, error_reply, rr_reply, shared_reply};
 use super::route::RouteState;
+use super::slot::{Kind, Slot, open_slot};
 use super::sockets;
-
-enum Kind {
-    /// TCP or Unix stream listener, owned here for the key's whole life.
-    Stream {
-        listener: Arc<OwnedFd>,
-        sockname: Option<SocketAddr>,
-        disp: OnceLock<Arc<Dispatcher>>,
-        /// A Unix socket's path, removed when the key closes (as libuv does).
-        path: Option<PathBuf>,
-    },
-    /// UDP: each worker gets its own `SO_REUSEPORT` socket on this address.
-    Udp { addr: SocketAddr, v6only: bool },
-}
-
-struct Slot {
-    kind: Kind,
-    users: HashSet<u64>,
-    /// The first worker's server `data` (TLS ticket keys), replayed in every reply for this key.
-    data: Value,
-}
-
-impl Slot {
-    fn close(&self) {
-        if let Kind::Stream { disp, path, .. } = &self.kind {
-            if let Some(d) = disp.get() {
-                d.close();
-            }
-            if let Some(p) = path {
-                let _ = std::fs::remove_file(p);
-            }
-        }
-    }
-}
 
 /// What the balancer knows of one cluster worker.
 #[derive(Default)]
@@ -83,44 +51,6 @@ pub struct Balancer {
     io: IoThread,
 }
 
-/// The balancer's I/O thread; stopped when the balancer is dropped.
-struct IoThread {
-    handle: Option<tokio::runtime::Handle>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl IoThread {
-    fn start() -> Self {
-        let (htx, hrx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let spawned = std::thread::Builder::new()
-            .name("refpm-balancer".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        tracing::warn!(
-                            "balancer runtime: {e}; cluster i/o runs on the caller's runtime"
-                        );
-                        return;
-                    }
-                };
-                let _ = htx.send(rt.handle().clone());
-                rt.block_on(async {
-                    let _ = stopped.await;
-                });
-            });
-        let handle = spawned.ok().and_then(|_| hrx.recv().ok());
-        IoThread {
-            handle,
-            stop: Some(stop),
-        }
-    }
-}
-
 /// How to answer one `queryServer`.
 pub(crate) enum Answer {
     /// Plain reply; for round robin also the dispatcher to join (and how) once the reply is queued.
@@ -131,58 +61,6 @@ pub(crate) enum Answer {
 
 fn errno_of(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(libc::EINVAL)
-}
-
-fn parse_ip(s: &str) -> io::Result<IpAddr> {
-    s.parse()
-        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
-}
-
-fn open_slot(q: &Query, cwd: &Path) -> io::Result<(Kind, Option<OwnedFd>)> {
-    let v6only = q.flags & 1 != 0;
-    match q.kind {
-        ServerKind::Tcp => {
-            let ip = q.address.as_deref().map(parse_ip).transpose()?;
-            let l = sockets::tcp_listener(ip, q.port, v6only)?;
-            let sockname = Some(sockets::local_addr(l.as_raw_fd())?);
-            Ok((
-                Kind::Stream {
-                    listener: Arc::new(l),
-                    sockname,
-                    disp: OnceLock::new(),
-                    path: None,
-                },
-                None,
-            ))
-        }
-        ServerKind::Pipe => {
-            let path = q
-                .address
-                .as_deref()
-                .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-            let path = cwd.join(path);
-            let l = sockets::unix_listener(&path)?;
-            Ok((
-                Kind::Stream {
-                    listener: Arc::new(l),
-                    sockname: None,
-                    disp: OnceLock::new(),
-                    path: Some(path),
-                },
-                None,
-            ))
-        }
-        ServerKind::Udp { v6 } => {
-            let ip = match q.address.as_deref() {
-                Some(a) => parse_ip(a)?,
-                None if v6 => Ipv6Addr::UNSPECIFIED.into(),
-                None => Ipv4Addr::UNSPECIFIED.into(),
-            };
-            let s = sockets::udp_socket(ip, q.port, v6only)?;
-            let addr = sockets::local_addr(s.as_raw_fd())?;
-            Ok((Kind::Udp { addr, v6only }, Some(s)))
-        }
-    }
 }
 
 impl Drop for Balancer {

@@ -5,6 +5,7 @@ mod common;
 mod bad_input;
 mod bad_input_corpus;
 mod cluster;
+mod daemon;
 mod drain;
 mod ecosystem;
 mod fork;
