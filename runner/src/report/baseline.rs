@@ -148,8 +148,10 @@ pub fn compare(report: &RunReport, path: &Path) -> Result<BaselineDiff, ReportEr
 }
 
 /// Rewrites the baseline file at `path` from a report: one entry per scenario of the report (entries of
-/// scenarios not in the report are dropped). An existing multi-verdict list is kept when it still
-/// accepts the new result; otherwise the entry becomes the observed verdict(s).
+/// scenarios not in the report are dropped). The entry becomes the observed verdict(s), except that a
+/// single run (no `--repeat`) keeps an existing multi-verdict list that still accepts its result: one
+/// run cannot tell a scenario known to be intermittent from a stable one, while a repeated run can,
+/// so a repeated run narrows a widened entry to what it saw.
 pub fn write(report: &RunReport, path: &Path) -> Result<(), ReportError> {
     write_all(&[report], path)
 }
@@ -165,19 +167,22 @@ pub fn write_all(reports: &[&RunReport], path: &Path) -> Result<(), ReportError>
     } else {
         None
     };
-    let mut seen_by_id: BTreeMap<String, Vec<Verdict>> = BTreeMap::new();
+    // per scenario: the verdicts seen, and whether any run repeated it
+    let mut seen_by_id: BTreeMap<String, (Vec<Verdict>, bool)> = BTreeMap::new();
     for report in reports {
         for r in &report.results {
-            let seen = seen_by_id.entry(r.id.clone()).or_default();
+            let (seen, repeated) = seen_by_id.entry(r.id.clone()).or_default();
             seen.extend(observed(r));
             seen.sort();
             seen.dedup();
+            *repeated |= r.repeats.len() > 1;
         }
     }
     let mut scenarios = BTreeMap::new();
-    for (id, seen) in seen_by_id {
+    for (id, (seen, repeated)) in seen_by_id {
         let kept = old
             .as_ref()
+            .filter(|_| !repeated)
             .and_then(|f| f.scenarios.get(&id))
             .map(Accepted::list)
             .filter(|acc| seen.iter().all(|v| acc.contains(v)));

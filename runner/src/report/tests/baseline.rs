@@ -110,6 +110,27 @@ fn write_keeps_multi_verdict_lists_that_still_accept() {
 }
 
 #[test]
+fn a_repeated_run_narrows_a_widened_entry_to_what_it_saw() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut report = fixture::report("pm2");
+    let id = "reload/under-load/http-4";
+    let p = baseline_file(dir.path(), &format!(r#""{id}":["pass","fail"]"#));
+    let r = report.results.iter_mut().find(|r| r.id == id).unwrap();
+    assert_eq!(r.verdict, Verdict::Fail);
+    r.repeats = vec![Verdict::Fail; 10];
+    write(&report, &p).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    assert_eq!(v["scenarios"][id], serde_json::json!(["fail"]));
+    // a flaky repeated run still writes every verdict it saw
+    let r = report.results.iter_mut().find(|r| r.id == id).unwrap();
+    r.verdict = Verdict::Flaky;
+    r.repeats[3] = Verdict::Pass;
+    write(&report, &p).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    assert_eq!(v["scenarios"][id], serde_json::json!(["pass", "fail"]));
+}
+
+#[test]
 fn write_creates_a_new_file_and_directory() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("baselines/refpm.json");
