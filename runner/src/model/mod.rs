@@ -2,9 +2,6 @@
 //!
 //! Everything here is plain data with serde, so `results.json` is a direct serialisation of [`RunReport`].
 
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-
 mod run;
 mod scenario;
 mod verdict;

@@ -1,6 +1,9 @@
 //! One run against a target: what it ran on, the summary, the results, and the events reporters consume.
 
-use super::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::{Level, ScenarioResult, Verdict};
 
 /// The target a run was made against.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

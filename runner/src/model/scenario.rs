@@ -1,6 +1,9 @@
 //! One scenario's result: its checks, figures, timeline and the workers it saw.
 
-use super::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use super::{Level, PromiseSource, Verdict};
 
 /// One evaluated expectation of a scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

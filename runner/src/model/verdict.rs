@@ -1,6 +1,6 @@
 //! How binding a scenario is, where its promise is written, and what came of it.
 
-use super::*;
+use serde::{Deserialize, Serialize};
 
 /// How binding a scenario is, as in RFC 2119 (`MUST`, `SHOULD`) plus `INFO` for measured-only scenarios.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
